@@ -1,0 +1,53 @@
+#include "server/api_services.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/descriptor.h"
+#include "server/unimplemented_service.h"
+
+namespace mailroom::server {
+namespace {
+
+struct PendingService {
+  absl::string_view name;
+  absl::string_view lands_with;
+};
+
+// Each entry leaves this list when its issue replaces the placeholder with the real service.
+constexpr PendingService kPendingServices[] = {
+    {"mailroom.v1.MessageService",
+     "the query API (listing, searching, reading and waiting for captured mail) is the next "
+     "milestone after the SMTP capture engine"},
+    {"mailroom.v1.SessionService",
+     "SMTP session logs are served once the SMTP capture engine and the query API land"},
+    {"mailroom.v1.MailboxService", "mailboxes and routing rules land with the users issue"},
+    {"mailroom.v1.UserService", "users and SMTP credentials land with the users issue"},
+    {"mailroom.v1.OutboundService",
+     "sending and relaying land after the capture core (see the README's roadmap)"},
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ApiServices>> ApiServices::Create() {
+  std::unique_ptr<ApiServices> api(new ApiServices());
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
+  for (const PendingService& pending : kPendingServices) {
+    const google::protobuf::ServiceDescriptor* service =
+        pool->FindServiceByName(std::string(pending.name));
+    if (service == nullptr) {
+      return absl::InternalError(
+          absl::StrCat("this binary lacks the descriptor of ", pending.name));
+    }
+    api->services_.push_back(
+        std::make_unique<UnimplementedService>(*service, std::string(pending.lands_with)));
+  }
+  return api;
+}
+
+std::vector<grpc::Service*> ApiServices::services() const {
+  std::vector<grpc::Service*> result;
+  for (const auto& service : services_) result.push_back(service.get());
+  return result;
+}
+
+}  // namespace mailroom::server

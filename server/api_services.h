@@ -1,0 +1,33 @@
+// The services of the public v1 API (proto/mailroom/v1) that this build serves.
+//
+// Every service of the API is always registered, so reflection shows the whole API; the
+// services whose issue has not landed yet answer UNIMPLEMENTED and say when they will work.
+#ifndef MAILROOM_SERVER_API_SERVICES_H_
+#define MAILROOM_SERVER_API_SERVICES_H_
+
+#include <grpcpp/impl/codegen/service_type.h>
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace mailroom::server {
+
+class ApiServices {
+ public:
+  // Internal when the binary lacks a service's descriptor (a build problem).
+  static absl::StatusOr<std::unique_ptr<ApiServices>> Create();
+
+  // REQUIRES: the ApiServices outlives the server they are registered with.
+  std::vector<grpc::Service*> services() const;
+
+ private:
+  ApiServices() = default;
+
+  std::vector<std::unique_ptr<grpc::Service>> services_;
+};
+
+}  // namespace mailroom::server
+
+#endif  // MAILROOM_SERVER_API_SERVICES_H_

@@ -1,0 +1,180 @@
+#include "server/config/mailroom_schema.h"
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "server/config/schema.h"
+#include "server/config/settings.h"
+
+namespace mailroom::config {
+namespace {
+
+// gRPC takes message sizes as int.
+constexpr int64_t kMaxMessageSize = std::numeric_limits<int32_t>::max();
+const absl::Duration kAtLeastOneMillisecond = absl::Milliseconds(1);
+
+std::string ListenerKey(size_t index, absl::string_view setting) {
+  return absl::StrCat("smtp.listeners[", index, "].", setting);
+}
+
+bool IsWildcard(const std::string& address) { return address == "0.0.0.0" || address == "::"; }
+
+// Two listeners cannot share a name (it labels logs and metrics) nor bind the same port on
+// overlapping addresses (the second bind would fail at start-up, far from the config).
+void CheckListeners(const Config& config, std::vector<Finding>& findings) {
+  const std::vector<ListenerConfig>& listeners = config.smtp.listeners;
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (listeners[i].name == listeners[j].name) {
+        findings.push_back(
+            Finding{{ListenerKey(i, "name"), ListenerKey(j, "name")},
+                    absl::StrCat("`", ListenerKey(i, "name"), "` repeats `", listeners[i].name,
+                                 "`, the name of `smtp.listeners[", j,
+                                 "]`; listener names must be unique")});
+      }
+      const bool overlap = listeners[i].address == listeners[j].address ||
+                           IsWildcard(listeners[i].address) || IsWildcard(listeners[j].address);
+      if (listeners[i].port == listeners[j].port && overlap) {
+        findings.push_back(
+            Finding{{ListenerKey(i, "port"), ListenerKey(j, "port"), ListenerKey(i, "address"),
+                     ListenerKey(j, "address")},
+                    absl::StrCat("`", ListenerKey(i, "port"), "` repeats port ", listeners[i].port,
+                                 " of `smtp.listeners[", j, "]` on the same address")});
+      }
+    }
+  }
+}
+
+void CheckBackoff(const Config& config, std::vector<Finding>& findings) {
+  const DatabaseConfig& database = config.database;
+  if (database.retry_initial_backoff <= database.retry_max_backoff) return;
+  findings.push_back(Finding{{"database.retry_initial_backoff", "database.retry_max_backoff"},
+                             absl::StrCat("`database.retry_initial_backoff` (",
+                                          absl::FormatDuration(database.retry_initial_backoff),
+                                          ") must not exceed `database.retry_max_backoff` (",
+                                          absl::FormatDuration(database.retry_max_backoff), ")")});
+}
+
+Schema BuildSchema() {
+  SchemaBuilder<Config> root;
+  root.Section("log", &Config::log, "Logging.", [](SectionBuilder<LogConfig>& log) {
+    log.Enum("level", &LogConfig::level,
+             {{"debug", LogLevel::kDebug},
+              {"info", LogLevel::kInfo},
+              {"warn", LogLevel::kWarn},
+              {"error", LogLevel::kError}},
+             "info", "Least severe level that is written.");
+    log.Enum("format", &LogConfig::format, {{"text", LogFormat::kText}, {"json", LogFormat::kJson}},
+             "text", "`text` for people, `json` for log collectors (one object per line).");
+  });
+
+  root.Section(
+      "database", &Config::database, "PostgreSQL, where everything is stored.",
+      [](SectionBuilder<DatabaseConfig>& db) {
+        db.Secret("url", &DatabaseConfig::url, "postgresql://127.0.0.1:5432/mailroom",
+                  "libpq connection URL (it may hold a password).");
+        db.Integer("pool_size", &DatabaseConfig::pool_size, 1, 64, "8",
+                   "Connections kept open, one per storage thread.");
+        db.Duration("connect_timeout", &DatabaseConfig::connect_timeout, kAtLeastOneMillisecond,
+                    "5s", "How long one connection attempt may take.");
+        db.Duration("retry_initial_backoff", &DatabaseConfig::retry_initial_backoff,
+                    kAtLeastOneMillisecond, "500ms",
+                    "Wait before the first reconnection attempt; doubles after each.");
+        db.Duration("retry_max_backoff", &DatabaseConfig::retry_max_backoff, kAtLeastOneMillisecond,
+                    "30s", "Longest wait between reconnection attempts.");
+        db.Duration("health_check_interval", &DatabaseConfig::health_check_interval,
+                    kAtLeastOneMillisecond, "1s",
+                    "How often the database is probed for the gRPC health status.");
+      });
+
+  root.Section("api", &Config::api, "The gRPC API.", [](SectionBuilder<ApiConfig>& api) {
+    api.String("address", &ApiConfig::address, "127.0.0.1:50051", "Where the gRPC server listens.",
+               HostPortText(/*allow_empty=*/false));
+    api.Bytes("max_receive_message_size", &ApiConfig::max_receive_message_size, 1, kMaxMessageSize,
+              "32MiB", "Largest request message accepted.");
+    api.Bytes("max_send_message_size", &ApiConfig::max_send_message_size, 1, kMaxMessageSize,
+              "32MiB", "Largest response message sent.");
+    api.Integer("max_concurrent_streams", &ApiConfig::max_concurrent_streams, 1, 10000, "100",
+                "Concurrent calls allowed on one client connection.");
+    api.Duration("keepalive_time", &ApiConfig::keepalive_time, kAtLeastOneMillisecond, "2h",
+                 "The server pings a client connection idle for this long.");
+    api.Duration("keepalive_timeout", &ApiConfig::keepalive_timeout, kAtLeastOneMillisecond, "20s",
+                 "A connection whose ping is not answered within this is closed.");
+    api.Duration("min_client_ping_interval", &ApiConfig::min_client_ping_interval,
+                 kAtLeastOneMillisecond, "1m",
+                 "Clients pinging more often than this are disconnected.");
+    api.Duration("max_connection_idle", &ApiConfig::max_connection_idle, kAtLeastOneMillisecond,
+                 "30m", "A connection without calls for this long is closed.");
+    api.Duration("max_connection_age", &ApiConfig::max_connection_age, kAtLeastOneMillisecond, "1h",
+                 "Connections are closed after this long, so clients rebalance.");
+    api.Duration("max_connection_age_grace", &ApiConfig::max_connection_age_grace,
+                 absl::ZeroDuration(), "5m",
+                 "Time given to calls in flight on a connection closed for its age.");
+    api.Duration("shutdown_grace_period", &ApiConfig::shutdown_grace_period, absl::ZeroDuration(),
+                 "10s", "Time given to calls in flight when the server stops.");
+    api.Bool("reflection", &ApiConfig::reflection, "true",
+             "Serve gRPC reflection, so that grpcurl works without .proto files.");
+  });
+
+  root.Section("metrics", &Config::metrics, "Prometheus metrics.",
+               [](SectionBuilder<MetricsConfig>& metrics) {
+                 metrics.String("address", &MetricsConfig::address, "127.0.0.1:9090",
+                                "Where /metrics is served; empty turns it off.",
+                                HostPortText(/*allow_empty=*/true));
+               });
+
+  root.Section(
+      "smtp", &Config::smtp, "The SMTP side: capture listeners and the upstream relay.",
+      [](SectionBuilder<SmtpConfig>& smtp) {
+        smtp.String("hostname", &SmtpConfig::hostname, "mailroom.local",
+                    "Name announced in the greeting and EHLO reply.", NonEmptyText());
+        smtp.List(
+            "listeners", &SmtpConfig::listeners, "Where SMTP clients connect.",
+            [](SectionBuilder<ListenerConfig>& listener) {
+              listener.String("name", &ListenerConfig::name, kRequired,
+                              "Unique name, used in logs and metrics.", NonEmptyText());
+              listener.String("address", &ListenerConfig::address, "127.0.0.1",
+                              "IP address to bind (0.0.0.0 or :: for all).", HostText());
+              listener.Integer("port", &ListenerConfig::port, 1, 65535, kRequired,
+                               "TCP port to bind.");
+              listener.Enum(
+                  "tls", &ListenerConfig::tls,
+                  {{"starttls", ListenerTls::kStartTls}, {"implicit", ListenerTls::kImplicit}},
+                  "starttls", "STARTTLS offered after EHLO, or implicit TLS from the first byte.");
+            },
+            {{{"name", "smtp"}, {"port", "2525"}, {"tls", "starttls"}},
+             {{"name", "smtps"}, {"port", "2465"}, {"tls", "implicit"}}});
+        smtp.Section(
+            "relay", &SmtpConfig::relay, "The upstream SMTP server that sent mail is relayed to.",
+            [](SectionBuilder<RelayConfig>& relay) {
+              relay.String("host", &RelayConfig::host, "",
+                           "Host name or IP address; empty: no relay, mail is only captured.");
+              relay.Integer("port", &RelayConfig::port, 1, 65535, "25", "TCP port.");
+              relay.String("username", &RelayConfig::username, "",
+                           "SMTP AUTH user name; empty: no authentication.");
+              relay.Secret("password", &RelayConfig::password, "", "SMTP AUTH password.");
+              relay.Enum("tls", &RelayConfig::tls,
+                         {{"none", RelayTls::kNone},
+                          {"starttls", RelayTls::kStartTls},
+                          {"implicit", RelayTls::kImplicit}},
+                         "starttls", "How the connection to the relay is encrypted.");
+            });
+      });
+
+  root.AddCheck(CheckListeners);
+  root.AddCheck(CheckBackoff);
+  return std::move(root).Build();
+}
+
+}  // namespace
+
+const Schema& MailroomSchema() {
+  static const Schema* const schema = new Schema(BuildSchema());
+  return *schema;
+}
+
+}  // namespace mailroom::config

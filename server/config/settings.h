@@ -1,0 +1,107 @@
+// Mailroom's settings as typed structs: what the rest of the process reads after start-up.
+//
+// Sits at the end of configuration loading (loader.h fills a Config from defaults, the YAML
+// file, the environment and --set flags). The structs hold plain values only: the name,
+// default, range and documentation of every field are declared once, in mailroom_schema.cc,
+// so a value-initialised Config is NOT the default configuration; use DefaultConfig()
+// (loader.h) for that. Plain data: safe to share read-only between threads.
+
+#ifndef MAILROOM_SERVER_CONFIG_SETTINGS_H_
+#define MAILROOM_SERVER_CONFIG_SETTINGS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace mailroom::config {
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+enum class LogFormat { kText, kJson };
+
+struct LogConfig {
+  LogLevel level{};
+  LogFormat format{};
+
+  bool operator==(const LogConfig&) const = default;
+};
+
+struct DatabaseConfig {
+  std::string url;  // Secret: a libpq URL may carry a password. Never log it.
+  int pool_size = 0;
+  absl::Duration connect_timeout;
+  absl::Duration retry_initial_backoff;
+  absl::Duration retry_max_backoff;
+  absl::Duration health_check_interval;
+
+  bool operator==(const DatabaseConfig&) const = default;
+};
+
+struct ApiConfig {
+  std::string address;                   // host:port, IPv6 as [::1]:50051.
+  int64_t max_receive_message_size = 0;  // Bytes.
+  int64_t max_send_message_size = 0;     // Bytes.
+  int max_concurrent_streams = 0;
+  absl::Duration keepalive_time;
+  absl::Duration keepalive_timeout;
+  absl::Duration min_client_ping_interval;
+  absl::Duration max_connection_idle;
+  absl::Duration max_connection_age;
+  absl::Duration max_connection_age_grace;
+  absl::Duration shutdown_grace_period;
+  bool reflection = false;
+
+  bool operator==(const ApiConfig&) const = default;
+};
+
+struct MetricsConfig {
+  std::string address;  // host:port; empty disables the metrics endpoint.
+
+  bool operator==(const MetricsConfig&) const = default;
+};
+
+enum class ListenerTls { kStartTls, kImplicit };
+
+struct ListenerConfig {
+  std::string name;
+  std::string address;
+  int port = 0;
+  ListenerTls tls{};
+
+  bool operator==(const ListenerConfig&) const = default;
+};
+
+enum class RelayTls { kNone, kStartTls, kImplicit };
+
+struct RelayConfig {
+  std::string host;  // Empty: no relay, mail is only captured.
+  int port = 0;
+  std::string username;
+  std::string password;  // Secret. Never log it.
+  RelayTls tls{};
+
+  bool operator==(const RelayConfig&) const = default;
+};
+
+struct SmtpConfig {
+  std::string hostname;
+  std::vector<ListenerConfig> listeners;
+  RelayConfig relay;
+
+  bool operator==(const SmtpConfig&) const = default;
+};
+
+struct Config {
+  LogConfig log;
+  DatabaseConfig database;
+  ApiConfig api;
+  MetricsConfig metrics;
+  SmtpConfig smtp;
+
+  bool operator==(const Config&) const = default;
+};
+
+}  // namespace mailroom::config
+
+#endif  // MAILROOM_SERVER_CONFIG_SETTINGS_H_

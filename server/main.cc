@@ -1,0 +1,188 @@
+// mailroom: the process. Reads the command line and configuration, then wires the parts
+// together: logger, metrics, PostgreSQL pool, gRPC server, database supervisor; and takes
+// them down again in reverse order on SIGTERM/SIGINT.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/api_services.h"
+#include "server/build_info.h"
+#include "server/command_line.h"
+#include "server/config/loader.h"
+#include "server/database_supervisor.h"
+#include "server/grpc_server.h"
+#include "server/logger.h"
+#include "server/metrics.h"
+#include "server/shutdown_signal.h"
+#include "storage/migrations.h"
+#include "storage/pool.h"
+
+namespace mailroom::server {
+namespace {
+
+// Exit codes: 2 for a usage or configuration problem (what `config check` reports), 1 for
+// a failure at run time.
+constexpr int kExitRuntimeError = 1;
+constexpr int kExitConfigError = 2;
+
+LogLevel ToLogLevel(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::kDebug:
+      return LogLevel::kDebug;
+    case config::LogLevel::kInfo:
+      return LogLevel::kInfo;
+    case config::LogLevel::kWarn:
+      return LogLevel::kWarn;
+    case config::LogLevel::kError:
+      return LogLevel::kError;
+  }
+  return LogLevel::kInfo;
+}
+
+// Connections open lazily, so this fails only for settings the pool cannot use.
+absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> OpenPool(
+    const config::DatabaseConfig& database) {
+  return storage::ConnectionPool::Create(storage::PoolOptions{
+      .url = database.url,
+      .size = database.pool_size,
+      .connect_timeout = database.connect_timeout,
+  });
+}
+
+int RunMigrate(const config::Config& config, Logger& logger) {
+  absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool = OpenPool(config.database);
+  if (!pool.ok()) {
+    logger.Error("cannot use the database", {{"error", std::string(pool.status().message())}});
+    return kExitRuntimeError;
+  }
+  absl::StatusOr<int> applied = storage::Migrate(**pool);
+  if (!applied.ok()) {
+    logger.Error("migration failed", {{"error", std::string(applied.status().message())}});
+    return kExitRuntimeError;
+  }
+  logger.Info("database schema is current",
+              {{"migrations_applied", absl::StrCat(*applied)},
+               {"schema_version", absl::StrCat(storage::LatestSchemaVersion())}});
+  return 0;
+}
+
+int RunService(const config::Config& config, Logger& logger) {
+  BlockShutdownSignals();
+  logger.Info("mailroom starting", {{"version", kVersion}, {"commit", kCommit}});
+
+  absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Start(config.metrics.address);
+  if (!metrics.ok()) {
+    logger.Error("cannot start", {{"error", std::string(metrics.status().message())}});
+    return kExitRuntimeError;
+  }
+  absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool = OpenPool(config.database);
+  if (!pool.ok()) {
+    logger.Error("cannot start", {{"error", std::string(pool.status().message())}});
+    return kExitRuntimeError;
+  }
+  absl::StatusOr<std::unique_ptr<ApiServices>> api = ApiServices::Create();
+  if (!api.ok()) {
+    logger.Error("cannot start", {{"error", std::string(api.status().message())}});
+    return kExitRuntimeError;
+  }
+  absl::StatusOr<RunningGrpcServer> grpc =
+      StartGrpcServer(config.api, (*api)->services(), metrics->get());
+  if (!grpc.ok()) {
+    logger.Error("cannot start", {{"error", std::string(grpc.status().message())}});
+    return kExitRuntimeError;
+  }
+  logger.Info("gRPC API listening", {{"address", config.api.address},
+                                     {"reflection", config.api.reflection ? "on" : "off"}});
+  if (!config.metrics.address.empty()) {
+    logger.Info("metrics listening", {{"address", config.metrics.address}});
+  }
+
+  DatabaseSupervisor database(pool->get(), config.database, &logger, [&](bool healthy) {
+    SetServing(*grpc->server, healthy);
+    (*metrics)->SetDatabaseUp(healthy);
+  });
+  // The database may be down for a while; the health service says NOT_SERVING meanwhile,
+  // and a shutdown signal must still be honoured, so the wait runs beside the signal wait.
+  std::thread startup([&] {
+    absl::Status migrated = database.WaitUntilMigrated();
+    if (migrated.ok()) {
+      database.StartHealthChecks();
+      logger.Info("mailroom ready");
+    } else if (!absl::IsCancelled(migrated)) {
+      logger.Error("cannot use the database; stopping",
+                   {{"error", std::string(migrated.message())}});
+      kill(getpid(), SIGTERM);
+    }
+  });
+
+  const int signal = WaitForShutdownSignal();
+  logger.Info("shutting down",
+              {{"signal", absl::StrCat(signal)},
+               {"grace_period", absl::FormatDuration(config.api.shutdown_grace_period)}});
+  database.Stop();
+  startup.join();
+  SetServing(*grpc->server, false);
+  // In-flight calls may finish within the grace period; then they are cancelled.
+  grpc->server->Shutdown(absl::ToChronoTime(absl::Now() + config.api.shutdown_grace_period));
+  grpc->server->Wait();
+  logger.Info("mailroom stopped");
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  absl::StatusOr<CommandLine> command_line =
+      ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
+  if (!command_line.ok()) {
+    std::fprintf(stderr, "mailroom: %s\n\n%s", std::string(command_line.status().message()).c_str(),
+                 UsageText().c_str());
+    return kExitConfigError;
+  }
+  switch (command_line->command) {
+    case Command::kHelp:
+      std::fputs(UsageText().c_str(), stdout);
+      return 0;
+    case Command::kVersion:
+      std::printf("mailroom %s (%s)\n", kVersion, kCommit);
+      return 0;
+    case Command::kConfigDefaults:
+      std::fputs(config::DefaultConfigYaml().c_str(), stdout);
+      return 0;
+    default:
+      break;
+  }
+
+  absl::StatusOr<config::Loaded> loaded = config::Load(config::Sources{
+      .file = command_line->config_file,
+      .environment = config::MailroomEnvironment(),
+      .overrides = command_line->overrides,
+  });
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "mailroom: configuration is not valid:\n%s\n",
+                 std::string(loaded.status().message()).c_str());
+    return kExitConfigError;
+  }
+  for (const std::string& warning : loaded->warnings) {
+    std::fprintf(stderr, "mailroom: warning: %s\n", warning.c_str());
+  }
+  if (command_line->command == Command::kConfigCheck) {
+    std::printf("configuration is valid\n");
+    return 0;
+  }
+
+  Logger logger(
+      ToLogLevel(loaded->config.log.level),
+      loaded->config.log.format == config::LogFormat::kJson ? LogFormat::kJson : LogFormat::kText);
+  if (command_line->command == Command::kMigrate) return RunMigrate(loaded->config, logger);
+  return RunService(loaded->config, logger);
+}
+
+}  // namespace
+}  // namespace mailroom::server
+
+int main(int argc, char** argv) { return mailroom::server::Main(argc, argv); }

@@ -1,0 +1,50 @@
+// Metrics: the Prometheus registry of the process and its `/metrics` endpoint.
+//
+// Created once in main; components record through the methods below (or register their
+// own families on registry()). The HTTP endpoint runs on its own port (metrics.address)
+// so that it can stay open when the API port requires authentication.
+//
+// Thread-safe.
+#ifndef MAILROOM_SERVER_METRICS_H_
+#define MAILROOM_SERVER_METRICS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "prometheus/counter.h"
+#include "prometheus/exposer.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+
+namespace mailroom::server {
+
+class Metrics {
+ public:
+  // Serves /metrics on `address` ("host:port"); an empty address serves nothing, and the
+  // metrics are still counted. Returns Unavailable when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Metrics>> Start(const std::string& address);
+
+  prometheus::Registry& registry() { return *registry_; }
+
+  // One finished gRPC call: `method` is the full path ("/mailroom.v1.MessageService/Get…"),
+  // `code` the gRPC status code name ("OK", "NOT_FOUND").
+  void CountGrpcRequest(absl::string_view method, absl::string_view code);
+
+  // 1 while the database answers health checks.
+  void SetDatabaseUp(bool up);
+
+ private:
+  Metrics();
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Family<prometheus::Counter>& grpc_requests_;
+  prometheus::Gauge& database_up_;
+};
+
+}  // namespace mailroom::server
+
+#endif  // MAILROOM_SERVER_METRICS_H_
