@@ -1,0 +1,34 @@
+// MessageSink: the one way out of the SMTP engine for a received message.
+//
+// The engine calls Deliver() at the end of DATA/BDAT LAST and sends its reply only when
+// `done` runs: `250` for OK (the message is committed and will not be lost), `451 4.3.0` for
+// any other status (nothing of the message remains stored). server/capture_sink.h
+// implements it over PostgreSQL with group commit.
+//
+// Thread-safety: implementations must accept calls from any thread. `done` may run on any
+// thread (typically a storage thread), exactly once; the engine posts back to its own
+// executor before touching the session.
+#ifndef MAILROOM_SMTP_MESSAGE_SINK_H_
+#define MAILROOM_SMTP_MESSAGE_SINK_H_
+
+#include <memory>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "smtp/envelope.h"
+
+namespace mailroom::smtp {
+
+class MessageSink {
+ public:
+  using Done = absl::AnyInvocable<void(absl::Status) &&>;
+
+  virtual ~MessageSink() = default;
+
+  // Stores `message` durably. Must not block: hand the work to another thread.
+  virtual void Deliver(std::shared_ptr<const ReceivedMessage> message, Done done) = 0;
+};
+
+}  // namespace mailroom::smtp
+
+#endif  // MAILROOM_SMTP_MESSAGE_SINK_H_
