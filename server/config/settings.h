@@ -68,6 +68,8 @@ struct ListenerConfig {
   std::string address;
   int port = 0;
   ListenerTls tls{};
+  bool tls_required = false;          // MAIL/AUTH before STARTTLS → 530 5.7.0
+  bool allow_plaintext_auth = false;  // AUTH before TLS allowed (else 538 5.7.11)
 
   bool operator==(const ListenerConfig&) const = default;
 };
@@ -84,9 +86,47 @@ struct RelayConfig {
   bool operator==(const RelayConfig&) const = default;
 };
 
+enum class TlsVersion { kTls12, kTls13 };
+
+struct SmtpTlsConfig {
+  std::string cert_file;  // PEM chain; empty: a self-signed certificate is generated
+  std::string key_file;   // PEM private key
+  TlsVersion min_version{};
+
+  bool operator==(const SmtpTlsConfig&) const = default;
+};
+
+enum class AuthMode { kNone, kOptional, kRequired };
+
+struct SmtpAuthConfig {
+  AuthMode mode{};
+  bool allow_any_credentials = false;
+
+  bool operator==(const SmtpAuthConfig&) const = default;
+};
+
+struct SmtpLimitsConfig {
+  int64_t max_message_size = 0;  // Bytes.
+  int max_recipients = 0;
+  int max_command_line = 0;  // Octets including CRLF.
+  int max_text_line = 0;     // Octets including CRLF.
+  int max_errors = 0;
+  int max_connections = 0;
+  int max_connections_per_ip = 0;
+  absl::Duration command_timeout;
+  absl::Duration data_block_timeout;
+  bool reject_bare_line_endings = false;
+
+  bool operator==(const SmtpLimitsConfig&) const = default;
+};
+
 struct SmtpConfig {
   std::string hostname;
+  int io_threads = 0;
   std::vector<ListenerConfig> listeners;
+  SmtpTlsConfig tls;
+  SmtpAuthConfig auth;
+  SmtpLimitsConfig limits;
   RelayConfig relay;
 
   bool operator==(const SmtpConfig&) const = default;

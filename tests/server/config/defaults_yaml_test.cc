@@ -41,6 +41,8 @@ TEST(DefaultConfigYamlTest, ShowsEverySettingWithItsDoc) {
                               "      address: 127.0.0.1\n"
                               "      port: 2525\n"
                               "      tls: starttls\n"
+                              "      tls_required: false\n"
+                              "      allow_plaintext_auth: false\n"
                               "    - name: smtps\n"));
   EXPECT_THAT(yaml, HasSubstr("  #   port: TCP port to bind.\n"
                               "  #     An integer from 1 to 65535. Required.\n"));
