@@ -16,6 +16,7 @@
 #include "server/command_line.h"
 #include "server/config/loader.h"
 #include "server/database_supervisor.h"
+#include "server/grpc_log_bridge.h"
 #include "server/grpc_server.h"
 #include "server/logger.h"
 #include "server/metrics.h"
@@ -167,10 +168,10 @@ int Main(int argc, char** argv) {
                  std::string(loaded.status().message()).c_str());
     return kExitConfigError;
   }
-  for (const std::string& warning : loaded->warnings) {
-    std::fprintf(stderr, "mailroom: warning: %s\n", warning.c_str());
-  }
   if (command_line->command == Command::kConfigCheck) {
+    for (const std::string& warning : loaded->warnings) {
+      std::fprintf(stderr, "mailroom: warning: %s\n", warning.c_str());
+    }
     std::printf("configuration is valid\n");
     return 0;
   }
@@ -178,6 +179,8 @@ int Main(int argc, char** argv) {
   Logger logger(
       ToLogLevel(loaded->config.log.level),
       loaded->config.log.format == config::LogFormat::kJson ? LogFormat::kJson : LogFormat::kText);
+  RouteGrpcLogsTo(&logger);
+  for (const std::string& warning : loaded->warnings) logger.Warn(warning);
   if (command_line->command == Command::kMigrate) return RunMigrate(loaded->config, logger);
   return RunService(loaded->config, logger);
 }
