@@ -1,26 +1,18 @@
 // mailroom: the process. Reads the command line and configuration, then wires the parts
 // together: logger, metrics, PostgreSQL pool, gRPC server, database supervisor; and takes
 // them down again in reverse order on SIGTERM/SIGINT.
-#include <signal.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "server/api_services.h"
 #include "server/build_info.h"
 #include "server/command_line.h"
 #include "server/config/loader.h"
-#include "server/database_supervisor.h"
 #include "server/grpc_log_bridge.h"
-#include "server/grpc_server.h"
 #include "server/logger.h"
-#include "server/metrics.h"
-#include "server/shutdown_signal.h"
+#include "server/mailroom.h"
+#include "server/process_signals.h"
 #include "storage/migrations.h"
 #include "storage/pool.h"
 
@@ -46,18 +38,11 @@ LogLevel ToLogLevel(config::LogLevel level) {
   return LogLevel::kInfo;
 }
 
-// Connections open lazily, so this fails only for settings the pool cannot use.
-absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> OpenPool(
-    const config::DatabaseConfig& database) {
-  return storage::ConnectionPool::Create(storage::PoolOptions{
-      .url = database.url,
-      .size = database.pool_size,
-      .connect_timeout = database.connect_timeout,
-  });
-}
-
 int RunMigrate(const config::Config& config, Logger& logger) {
-  absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool = OpenPool(config.database);
+  absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool = storage::ConnectionPool::Create(
+      storage::PoolOptions{.url = config.database.url,
+                           .size = 1,
+                           .connect_timeout = config.database.connect_timeout});
   if (!pool.ok()) {
     logger.Error("cannot use the database", {{"error", std::string(pool.status().message())}});
     return kExitRuntimeError;
@@ -74,65 +59,13 @@ int RunMigrate(const config::Config& config, Logger& logger) {
 }
 
 int RunService(const config::Config& config, Logger& logger) {
-  BlockShutdownSignals();
-  logger.Info("mailroom starting", {{"version", kVersion}, {"commit", kCommit}});
-
-  absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Start(config.metrics.address);
-  if (!metrics.ok()) {
-    logger.Error("cannot start", {{"error", std::string(metrics.status().message())}});
+  BlockProcessSignals();
+  absl::StatusOr<std::unique_ptr<Mailroom>> mailroom = Mailroom::Start(config, &logger);
+  if (!mailroom.ok()) {
+    logger.Error("cannot start", {{"error", std::string(mailroom.status().message())}});
     return kExitRuntimeError;
   }
-  absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool = OpenPool(config.database);
-  if (!pool.ok()) {
-    logger.Error("cannot start", {{"error", std::string(pool.status().message())}});
-    return kExitRuntimeError;
-  }
-  absl::StatusOr<std::unique_ptr<ApiServices>> api = ApiServices::Create();
-  if (!api.ok()) {
-    logger.Error("cannot start", {{"error", std::string(api.status().message())}});
-    return kExitRuntimeError;
-  }
-  absl::StatusOr<RunningGrpcServer> grpc =
-      StartGrpcServer(config.api, (*api)->services(), metrics->get());
-  if (!grpc.ok()) {
-    logger.Error("cannot start", {{"error", std::string(grpc.status().message())}});
-    return kExitRuntimeError;
-  }
-  logger.Info("gRPC API listening", {{"address", config.api.address},
-                                     {"reflection", config.api.reflection ? "on" : "off"}});
-  if (!config.metrics.address.empty()) {
-    logger.Info("metrics listening", {{"address", config.metrics.address}});
-  }
-
-  DatabaseSupervisor database(pool->get(), config.database, &logger, [&](bool healthy) {
-    SetServing(*grpc->server, healthy);
-    (*metrics)->SetDatabaseUp(healthy);
-  });
-  // The database may be down for a while; the health service says NOT_SERVING meanwhile,
-  // and a shutdown signal must still be honoured, so the wait runs beside the signal wait.
-  std::thread startup([&] {
-    absl::Status migrated = database.WaitUntilMigrated();
-    if (migrated.ok()) {
-      database.StartHealthChecks();
-      logger.Info("mailroom ready");
-    } else if (!absl::IsCancelled(migrated)) {
-      logger.Error("cannot use the database; stopping",
-                   {{"error", std::string(migrated.message())}});
-      kill(getpid(), SIGTERM);
-    }
-  });
-
-  const int signal = WaitForShutdownSignal();
-  logger.Info("shutting down",
-              {{"signal", absl::StrCat(signal)},
-               {"grace_period", absl::FormatDuration(config.api.shutdown_grace_period)}});
-  database.Stop();
-  startup.join();
-  SetServing(*grpc->server, false);
-  // In-flight calls may finish within the grace period; then they are cancelled.
-  grpc->server->Shutdown(absl::ToChronoTime(absl::Now() + config.api.shutdown_grace_period));
-  grpc->server->Wait();
-  logger.Info("mailroom stopped");
+  (*mailroom)->Run();
   return 0;
 }
 

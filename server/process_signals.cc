@@ -1,4 +1,4 @@
-#include "server/shutdown_signal.h"
+#include "server/process_signals.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -6,23 +6,24 @@
 namespace mailroom::server {
 namespace {
 
-sigset_t ShutdownSignals() {
+sigset_t ProcessSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
 }  // namespace
 
-void BlockShutdownSignals() {
-  const sigset_t set = ShutdownSignals();
+void BlockProcessSignals() {
+  const sigset_t set = ProcessSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int WaitForShutdownSignal() {
-  const sigset_t set = ShutdownSignals();
+int WaitForSignal() {
+  const sigset_t set = ProcessSignals();
   int signal = 0;
   while (sigwait(&set, &signal) != 0) {
   }

@@ -1,0 +1,62 @@
+// Mailroom: the running service. Owns every long-lived part of the process, starts them in
+// dependency order and stops them in reverse:
+//
+//   metrics → PostgreSQL pool → gRPC server (health NOT_SERVING) → database supervisor
+//   (migrations with backoff; then health checks) → ready
+//
+// The gRPC server starts before the database is reachable so that probes can tell "not
+// ready" from "dead"; the database comes up in a background thread so that a shutdown
+// signal is honoured at any moment.
+//
+// Thread-safety: Start() and Run() are called from main's thread only.
+#ifndef MAILROOM_SERVER_MAILROOM_H_
+#define MAILROOM_SERVER_MAILROOM_H_
+
+#include <memory>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "server/api_services.h"
+#include "server/config/settings.h"
+#include "server/database_supervisor.h"
+#include "server/grpc_server.h"
+#include "server/logger.h"
+#include "server/metrics.h"
+#include "storage/pool.h"
+
+namespace mailroom::server {
+
+class Mailroom {
+ public:
+  // Starts everything that does not need the database. Errors name the part that failed
+  // (an address in use, an unreadable certificate).
+  // REQUIRES: BlockProcessSignals() has run; `logger` outlives the Mailroom.
+  static absl::StatusOr<std::unique_ptr<Mailroom>> Start(const config::Config& config,
+                                                         Logger* logger);
+  ~Mailroom();
+
+  // Serves until SIGTERM or SIGINT, then stops gracefully within the configured grace
+  // period. SIGHUP reloads TLS certificates.
+  void Run();
+
+ private:
+  Mailroom(const config::Config& config, Logger* logger);
+
+  // The background start-up: migrations (retried while the database is away), then the
+  // periodic health checks.
+  void BringUpDatabase();
+  void Stop();
+
+  const config::Config config_;
+  Logger* const logger_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<storage::ConnectionPool> pool_;
+  std::unique_ptr<ApiServices> api_;
+  RunningGrpcServer grpc_;
+  std::unique_ptr<DatabaseSupervisor> database_;
+  std::thread startup_;
+};
+
+}  // namespace mailroom::server
+
+#endif  // MAILROOM_SERVER_MAILROOM_H_
