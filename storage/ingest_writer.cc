@@ -1,0 +1,239 @@
+#include "storage/ingest_writer.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <pqxx/connection>
+#include <pqxx/transaction>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "storage/errors.h"
+#include "storage/ingest_batch.h"
+#include "storage/pool.h"
+
+namespace mailroom::storage {
+namespace {
+
+// True when the server has closed an idle connection (a restart terminates backends) or sent
+// something unasked: an idle connection has nothing to read. One poll() spares a batch the
+// failed attempt.
+bool IsStale(const pqxx::connection& conn) {
+  if (!conn.is_open()) return true;
+  const int fd = conn.sock();
+  if (fd < 0) return true;
+  pollfd pfd{.fd = fd, .events = POLLIN, .revents = 0};
+  return poll(&pfd, 1, 0) != 0;
+}
+
+size_t BucketFor(int batch_size) {
+  for (size_t i = 0; i < kBatchSizeBucketBounds.size(); ++i) {
+    if (batch_size <= kBatchSizeBucketBounds[i]) return i;
+  }
+  return kBatchSizeBucketBounds.size();
+}
+
+}  // namespace
+
+struct IngestWriter::WriterState {
+  std::unique_ptr<pqxx::connection> conn;
+  BatchInserter inserter;
+};
+
+absl::StatusOr<std::unique_ptr<IngestWriter>> IngestWriter::Start(IngestOptions options) {
+  if (options.url.empty()) return absl::InvalidArgumentError("ingest database url is empty");
+  if (options.connect_timeout < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ingest connect timeout must be at least 1s, got ",
+                     absl::FormatDuration(options.connect_timeout)));
+  }
+  if (options.writers < 1 || options.max_batch_messages < 1 || options.max_batch_bytes < 1 ||
+      options.max_batch_sessions < 1 || options.max_queued_messages < 1 ||
+      options.max_queued_bytes < 1 || options.max_queued_sessions < 1) {
+    return absl::InvalidArgumentError("ingest writers and limits must be at least 1");
+  }
+  std::string conninfo =
+      ConnectionString({.url = options.url, .connect_timeout = options.connect_timeout});
+  std::unique_ptr<IngestWriter> writer(new IngestWriter(std::move(options), std::move(conninfo)));
+  for (int i = 0; i < writer->options_.writers; ++i) {
+    writer->threads_.emplace_back([w = writer.get()] { w->WriterLoop(); });
+  }
+  return writer;
+}
+
+IngestWriter::IngestWriter(IngestOptions options, std::string conninfo)
+    : options_(std::move(options)),
+      conninfo_(std::move(conninfo)),
+      secrets_(ConnectionSecrets(options_.url)) {}
+
+IngestWriter::~IngestWriter() { Stop(); }
+
+void IngestWriter::Submit(NewMessage message, Done done) {
+  absl::Status status = ValidateMessage(message);
+  if (status.ok()) {
+    const int64_t size = static_cast<int64_t>(message.raw.size());
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      status = absl::UnavailableError("ingest writer is stopping");
+    } else if (static_cast<int>(messages_.size()) >= options_.max_queued_messages ||
+               (!messages_.empty() && queued_bytes_ + size > options_.max_queued_bytes)) {
+      status = absl::ResourceExhaustedError(absl::StrFormat(
+          "ingest queue full (%d messages, %d bytes waiting)", messages_.size(), queued_bytes_));
+    } else {
+      queued_bytes_ += size;
+      messages_.push_back({std::move(message), std::move(done)});
+      return;
+    }
+    ++stats_.messages_rejected;
+  } else {
+    absl::MutexLock lock(&mu_);
+    ++stats_.messages_rejected;
+  }
+  std::move(done)(std::move(status));
+}
+
+absl::Status IngestWriter::Submit(NewSession session) {
+  absl::Status status = ValidateSession(session);
+  absl::MutexLock lock(&mu_);
+  if (status.ok()) {
+    if (stopping_) {
+      status = absl::UnavailableError("ingest writer is stopping");
+    } else if (static_cast<int>(sessions_.size()) >= options_.max_queued_sessions) {
+      status = absl::ResourceExhaustedError(
+          absl::StrFormat("ingest session queue full (%d sessions waiting)", sessions_.size()));
+    } else {
+      sessions_.push_back(std::move(session));
+      return absl::OkStatus();
+    }
+  }
+  ++stats_.sessions_rejected;
+  return status;
+}
+
+void IngestWriter::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  std::call_once(join_once_, [this] {
+    for (std::thread& thread : threads_) thread.join();
+  });
+}
+
+IngestStats IngestWriter::Stats() const {
+  absl::MutexLock lock(&mu_);
+  IngestStats stats = stats_;
+  stats.queued_messages = static_cast<int>(messages_.size());
+  stats.queued_bytes = queued_bytes_;
+  stats.queued_sessions = static_cast<int>(sessions_.size());
+  return stats;
+}
+
+bool IngestWriter::HasWorkOrStopping() const {
+  return stopping_ || !messages_.empty() || !sessions_.empty();
+}
+
+void IngestWriter::TakeBatch(Batch& batch) {
+  int64_t bytes = 0;
+  while (!messages_.empty() &&
+         static_cast<int>(batch.messages.size()) < options_.max_batch_messages) {
+    const int64_t size = static_cast<int64_t>(messages_.front().message.raw.size());
+    if (!batch.messages.empty() && bytes + size > options_.max_batch_bytes) break;
+    bytes += size;
+    queued_bytes_ -= size;
+    batch.messages.push_back(std::move(messages_.front()));
+    messages_.pop_front();
+  }
+  while (!sessions_.empty() &&
+         static_cast<int>(batch.sessions.size()) < options_.max_batch_sessions) {
+    batch.sessions.push_back(std::move(sessions_.front()));
+    sessions_.pop_front();
+  }
+}
+
+void IngestWriter::WriterLoop() {
+  WriterState state;
+  for (;;) {
+    Batch batch;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &IngestWriter::HasWorkOrStopping));
+      // Stopping with empty queues: everything is written. Stopping with work: drain it.
+      if (messages_.empty() && sessions_.empty()) return;
+      TakeBatch(batch);
+    }
+    const absl::Status status = WriteBatch(state, batch);
+    Record(batch, status);
+    for (QueuedMessage& queued : batch.messages) std::move(queued.done)(status);
+    // `batch` (and with it each message's raw_owner) is released here, after every Done.
+  }
+}
+
+absl::Status IngestWriter::WriteBatch(WriterState& state, const Batch& batch) {
+  bool retry = false;
+  absl::Status status = TryWrite(state, batch, retry);
+  // A reused connection that broke before COMMIT (that would be Unknown, never retried) may
+  // have died while idle, e.g. in a PostgreSQL restart, and nothing of the batch was
+  // committed: it deserves one attempt on a new connection. If that fails too, or the
+  // connection was new, the database is down and the Dones learn it now.
+  if (retry) status = TryWrite(state, batch, retry);
+  return status;
+}
+
+absl::Status IngestWriter::TryWrite(WriterState& state, const Batch& batch, bool& retry) {
+  retry = false;
+  if (state.conn != nullptr && IsStale(*state.conn)) state.conn.reset();
+  const bool reused = state.conn != nullptr;
+  if (!reused) {
+    try {
+      state.conn = std::make_unique<pqxx::connection>(conninfo_);
+    } catch (...) {
+      const absl::Status status = CurrentExceptionToStatus(secrets_);
+      return absl::Status(status.code(),
+                          absl::StrCat("connecting to ", RedactConnectionString(options_.url), ": ",
+                                       status.message()));
+    }
+  }
+  std::vector<const NewMessage*> messages;
+  messages.reserve(batch.messages.size());
+  for (const QueuedMessage& queued : batch.messages) messages.push_back(&queued.message);
+  std::vector<const NewSession*> sessions;
+  sessions.reserve(batch.sessions.size());
+  for (const NewSession& session : batch.sessions) sessions.push_back(&session);
+
+  absl::Status status;
+  try {
+    pqxx::work txn(*state.conn, "ingest");
+    state.inserter.Insert(txn, messages, sessions);
+    txn.commit();
+  } catch (...) {
+    status = CurrentExceptionToStatus(secrets_);
+  }
+  if (!status.ok() && (IsConnectionLost(status) || !state.conn->is_open())) {
+    state.conn.reset();
+    retry = reused && status.code() == absl::StatusCode::kUnavailable;
+  }
+  return status;
+}
+
+void IngestWriter::Record(const Batch& batch, const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  const int messages = static_cast<int>(batch.messages.size());
+  const int sessions = static_cast<int>(batch.sessions.size());
+  if (status.ok()) {
+    ++stats_.batches_committed;
+    stats_.messages_committed += messages;
+    stats_.sessions_committed += sessions;
+    if (messages > 0) {
+      stats_.last_batch_messages = messages;
+      ++stats_.batch_size_buckets[BucketFor(messages)];
+    }
+  } else {
+    ++stats_.batches_failed;
+    stats_.messages_failed += messages;
+    stats_.sessions_failed += sessions;
+  }
+}
+
+}  // namespace mailroom::storage
