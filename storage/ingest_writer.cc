@@ -1,6 +1,5 @@
 #include "storage/ingest_writer.h"
 
-#include <poll.h>
 
 #include <algorithm>
 #include <pqxx/connection>
@@ -9,23 +8,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "storage/connection_check.h"
 #include "storage/errors.h"
 #include "storage/ingest_batch.h"
 #include "storage/pool.h"
 
 namespace mailroom::storage {
 namespace {
-
-// True when the server has closed an idle connection (a restart terminates backends) or sent
-// something unasked: an idle connection has nothing to read. One poll() spares a batch the
-// failed attempt.
-bool IsStale(const pqxx::connection& conn) {
-  if (!conn.is_open()) return true;
-  const int fd = conn.sock();
-  if (fd < 0) return true;
-  pollfd pfd{.fd = fd, .events = POLLIN, .revents = 0};
-  return poll(&pfd, 1, 0) != 0;
-}
 
 size_t BucketFor(int batch_size) {
   for (size_t i = 0; i < kBatchSizeBucketBounds.size(); ++i) {

@@ -1,6 +1,5 @@
 #include "storage/pool.h"
 
-#include <poll.h>
 
 #include <cmath>
 #include <pqxx/nontransaction>
@@ -10,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "storage/connection_check.h"
 #include "storage/errors.h"
 
 namespace mailroom::storage {
@@ -27,19 +27,6 @@ void AddParameter(std::string& conninfo, absl::string_view key, absl::string_vie
   } else {
     absl::StrAppend(&conninfo, conninfo.empty() ? "" : " ", key, "=", value);
   }
-}
-
-// True when the server has closed an idle connection or sent something on it unasked. An
-// idle connection has nothing to read; data or EOF there means the backend ended (a restart
-// sends "terminating connection due to administrator command" and closes). Checking costs one
-// poll() and spares the caller an Unavailable for a connection that died while it was idle.
-bool IsStale(const pqxx::connection& conn) {
-  if (!conn.is_open()) return true;
-  const int fd = conn.sock();
-  if (fd < 0) return true;
-  pollfd pfd{.fd = fd, .events = POLLIN, .revents = 0};
-  const int ready = poll(&pfd, 1, 0);
-  return ready != 0;
 }
 
 }  // namespace
