@@ -4,6 +4,9 @@
 // key=value") or as JSON lines for log collectors (`log.format: json`). Fields are
 // key/value pairs; values are written as given, so callers never pass secrets.
 //
+// It implements the SMTP engine's logging interface (smtp/engine_log.h), so the engine logs
+// through it directly; the levels and fields are the engine's.
+//
 // Thread-safe: lines from concurrent callers never interleave.
 #ifndef MAILROOM_SERVER_LOGGER_H_
 #define MAILROOM_SERVER_LOGGER_H_
@@ -11,21 +14,21 @@
 #include <cstdio>
 #include <initializer_list>
 #include <string>
-#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "smtp/engine_log.h"
 
 namespace mailroom::server {
 
-enum class LogLevel { kDebug, kInfo, kWarn, kError };
+using LogLevel = smtp::LogSeverity;
 enum class LogFormat { kText, kJson };
 
 // A key and its value, already formatted as text.
-using LogField = std::pair<absl::string_view, std::string>;
+using LogField = smtp::EngineLog::Field;
 
-class Logger {
+class Logger final : public smtp::EngineLog {
  public:
   // Writes to `out` (stderr when null); lines below `level` are dropped.
   Logger(LogLevel level, LogFormat format, std::FILE* out = nullptr);
@@ -33,19 +36,8 @@ class Logger {
   Logger(const Logger&) = delete;
   Logger& operator=(const Logger&) = delete;
 
-  void Log(LogLevel level, absl::string_view message, std::initializer_list<LogField> fields = {});
-  void Debug(absl::string_view message, std::initializer_list<LogField> fields = {}) {
-    Log(LogLevel::kDebug, message, fields);
-  }
-  void Info(absl::string_view message, std::initializer_list<LogField> fields = {}) {
-    Log(LogLevel::kInfo, message, fields);
-  }
-  void Warn(absl::string_view message, std::initializer_list<LogField> fields = {}) {
-    Log(LogLevel::kWarn, message, fields);
-  }
-  void Error(absl::string_view message, std::initializer_list<LogField> fields = {}) {
-    Log(LogLevel::kError, message, fields);
-  }
+  void Log(LogLevel level, absl::string_view message,
+           std::initializer_list<LogField> fields) override;
 
   bool Enabled(LogLevel level) const { return level >= level_; }
 

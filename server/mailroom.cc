@@ -7,11 +7,12 @@
 #include "absl/time/clock.h"
 #include "server/build_info.h"
 #include "server/process_signals.h"
+#include "server/smtp_options.h"
 
 namespace mailroom::server {
 
 Mailroom::Mailroom(const config::Config& config, Logger* logger)
-    : config_(config), logger_(logger) {}
+    : config_(config), logger_(logger), authenticator_(config.smtp.auth.allow_any_credentials) {}
 
 Mailroom::~Mailroom() {
   if (startup_.joinable()) startup_.join();
@@ -25,6 +26,17 @@ absl::StatusOr<std::unique_ptr<Mailroom>> Mailroom::Start(const config::Config& 
   absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Start(config.metrics.address);
   if (!metrics.ok()) return metrics.status();
   mailroom->metrics_ = std::move(*metrics);
+
+  // A broken certificate is a configuration error: say so now, not when mail arrives.
+  absl::StatusOr<std::unique_ptr<smtp::TlsContextProvider>> tls =
+      smtp::TlsContextProvider::Create(SmtpTlsOptions(config.smtp));
+  if (!tls.ok()) return tls.status();
+  mailroom->tls_ = std::move(*tls);
+  if (mailroom->tls_->self_signed()) {
+    logger->Info("SMTP TLS uses a self-signed certificate",
+                 {{"hostname", config.smtp.hostname},
+                  {"sha256_fingerprint", mailroom->tls_->fingerprint_sha256()}});
+  }
 
   // Connections open lazily: this fails only for settings the pool cannot use.
   absl::StatusOr<std::unique_ptr<storage::ConnectionPool>> pool =
@@ -70,7 +82,44 @@ void Mailroom::BringUpDatabase() {
     return;
   }
   database_->StartHealthChecks();
+  if (const absl::Status smtp = StartSmtp(); !smtp.ok()) {
+    logger_->Error("cannot start SMTP; stopping", {{"error", std::string(smtp.message())}});
+    kill(getpid(), SIGTERM);
+    return;
+  }
   logger_->Info("mailroom ready");
+}
+
+absl::Status Mailroom::StartSmtp() {
+  absl::StatusOr<std::unique_ptr<storage::IngestWriter>> ingest =
+      storage::IngestWriter::Start(storage::IngestOptions{
+          .url = config_.database.url,
+          .connect_timeout = config_.database.connect_timeout,
+          .writers = config_.database.ingest_writers,
+          .max_batch_messages = config_.database.ingest_max_batch,
+      });
+  if (!ingest.ok()) return ingest.status();
+  ingest_ = std::move(*ingest);
+  capture_ = std::make_unique<CaptureSink>(ingest_.get(), config_.smtp, metrics_.get());
+  session_log_ = std::make_unique<SessionLog>(ingest_.get(), config_.smtp, metrics_.get(), logger_);
+
+  absl::StatusOr<std::unique_ptr<smtp::Server>> smtp =
+      smtp::Server::Start(SmtpServerOptions(config_.smtp), tls_.get(), capture_.get(),
+                          session_log_.get(), &authenticator_, logger_);
+  if (!smtp.ok()) return smtp.status();
+  smtp_ = std::move(*smtp);
+  return absl::OkStatus();
+}
+
+void Mailroom::ReloadCertificates() {
+  const absl::Status reloaded = tls_->Reload();
+  if (!reloaded.ok()) {
+    logger_->Error("SIGHUP: TLS certificate not reloaded; the previous one stays in use",
+                   {{"error", std::string(reloaded.message())}});
+    return;
+  }
+  logger_->Info("SIGHUP: TLS certificate reloaded",
+                {{"sha256_fingerprint", tls_->fingerprint_sha256()}});
 }
 
 void Mailroom::Run() {
@@ -82,7 +131,7 @@ void Mailroom::Run() {
                      {"grace_period", absl::FormatDuration(config_.api.shutdown_grace_period)}});
       break;
     }
-    logger_->Info("SIGHUP: nothing to reload");
+    ReloadCertificates();
   }
   Stop();
 }
@@ -91,6 +140,10 @@ void Mailroom::Stop() {
   database_->Stop();
   if (startup_.joinable()) startup_.join();
   SetServing(*grpc_.server, false);
+  // SMTP first: sessions end with 421 (deliveries in flight are answered first) and are
+  // recorded; then the writer commits everything queued.
+  if (smtp_ != nullptr) smtp_->Shutdown(config_.api.shutdown_grace_period);
+  if (ingest_ != nullptr) ingest_->Stop();
   // In-flight calls may finish within the grace period; then they are cancelled.
   grpc_.server->Shutdown(absl::ToChronoTime(absl::Now() + config_.api.shutdown_grace_period));
   grpc_.server->Wait();

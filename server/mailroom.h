@@ -1,9 +1,12 @@
 // Mailroom: the running service. Owns every long-lived part of the process, starts them in
 // dependency order and stops them in reverse:
 //
-//   metrics → PostgreSQL pool → gRPC server (health NOT_SERVING) → database supervisor
-//   (migrations with backoff; then health checks) → ready
+//   metrics → TLS certificate → PostgreSQL pool → gRPC server (health NOT_SERVING) →
+//   database supervisor (migrations with backoff) → ingest writer → SMTP listeners → ready
 //
+// SMTP listeners open only once the schema is current, so that no client is greeted while
+// its mail could not be stored; a stop closes them first, so that every session is
+// recorded and every acknowledged message committed before the writer drains.
 // The gRPC server starts before the database is reachable so that probes can tell "not
 // ready" from "dead"; the database comes up in a background thread so that a shutdown
 // signal is honoured at any moment.
@@ -16,12 +19,18 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "server/any_credentials_authenticator.h"
 #include "server/api_services.h"
+#include "server/capture_sink.h"
 #include "server/config/settings.h"
 #include "server/database_supervisor.h"
 #include "server/grpc_server.h"
 #include "server/logger.h"
 #include "server/metrics.h"
+#include "server/session_log.h"
+#include "smtp/server.h"
+#include "smtp/tls_context.h"
+#include "storage/ingest_writer.h"
 #include "storage/pool.h"
 
 namespace mailroom::server {
@@ -43,17 +52,27 @@ class Mailroom {
   Mailroom(const config::Config& config, Logger* logger);
 
   // The background start-up: migrations (retried while the database is away), then the
-  // periodic health checks.
+  // periodic health checks and the SMTP side.
   void BringUpDatabase();
+  absl::Status StartSmtp();
+  void ReloadCertificates();
   void Stop();
 
   const config::Config config_;
   Logger* const logger_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<smtp::TlsContextProvider> tls_;
   std::unique_ptr<storage::ConnectionPool> pool_;
   std::unique_ptr<ApiServices> api_;
   RunningGrpcServer grpc_;
   std::unique_ptr<DatabaseSupervisor> database_;
+  AnyCredentialsAuthenticator authenticator_;
+  // Created by the start-up thread once the schema is current; read by Stop() after it has
+  // joined that thread.
+  std::unique_ptr<storage::IngestWriter> ingest_;
+  std::unique_ptr<CaptureSink> capture_;
+  std::unique_ptr<SessionLog> session_log_;
+  std::unique_ptr<smtp::Server> smtp_;
   std::thread startup_;
 };
 

@@ -15,6 +15,15 @@ Metrics::Metrics()
                          .Name("mailroom_grpc_requests_total")
                          .Help("Finished gRPC calls by method and status code.")
                          .Register(*registry_)),
+      smtp_messages_(
+          prometheus::BuildCounter()
+              .Name("mailroom_smtp_messages_total")
+              .Help("Messages received over SMTP by result: stored (250) or failed (451).")
+              .Register(*registry_)),
+      smtp_sessions_(prometheus::BuildCounter()
+                         .Name("mailroom_smtp_sessions_total")
+                         .Help("Finished SMTP sessions by outcome.")
+                         .Register(*registry_)),
       database_up_(prometheus::BuildGauge()
                        .Name("mailroom_database_up")
                        .Help("1 while PostgreSQL answers the health check, else 0.")
@@ -47,5 +56,13 @@ void Metrics::CountGrpcRequest(absl::string_view method, absl::string_view code)
 }
 
 void Metrics::SetDatabaseUp(bool up) { database_up_.Set(up ? 1 : 0); }
+
+prometheus::Counter& Metrics::SmtpMessages(absl::string_view result) {
+  return smtp_messages_.Add({{"result", std::string(result)}});
+}
+
+prometheus::Counter& Metrics::SmtpSessions(absl::string_view outcome) {
+  return smtp_sessions_.Add({{"outcome", std::string(outcome)}});
+}
 
 }  // namespace mailroom::server

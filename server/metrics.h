@@ -36,12 +36,21 @@ class Metrics {
   // 1 while the database answers health checks.
   void SetDatabaseUp(bool up);
 
+  // Messages that reached the end of DATA, by `result`: "stored" (answered 250) or "failed"
+  // (answered 451). Returned once and kept by the caller, so counting costs no lookup.
+  prometheus::Counter& SmtpMessages(absl::string_view result);
+
+  // Finished SMTP sessions by how they ended ("quit", "client_dropped", "timeout", …).
+  prometheus::Counter& SmtpSessions(absl::string_view outcome);
+
  private:
   Metrics();
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   prometheus::Family<prometheus::Counter>& grpc_requests_;
+  prometheus::Family<prometheus::Counter>& smtp_messages_;
+  prometheus::Family<prometheus::Counter>& smtp_sessions_;
   prometheus::Gauge& database_up_;
 };
 

@@ -89,6 +89,10 @@ Schema BuildSchema() {
         db.Duration("health_check_interval", &DatabaseConfig::health_check_interval,
                     kAtLeastOneMillisecond, "1s",
                     "How often the database is probed for the gRPC health status.");
+        db.Integer("ingest_writers", &DatabaseConfig::ingest_writers, 1, 16, "2",
+                   "Connections that commit received mail (group commit), each its own thread.");
+        db.Integer("ingest_max_batch", &DatabaseConfig::ingest_max_batch, 1, 1024, "64",
+                   "Most messages committed in one transaction.");
       });
 
   root.Section("api", &Config::api, "The gRPC API.", [](SectionBuilder<ApiConfig>& api) {

@@ -34,6 +34,8 @@ struct DatabaseConfig {
   absl::Duration retry_initial_backoff;
   absl::Duration retry_max_backoff;
   absl::Duration health_check_interval;
+  int ingest_writers = 0;
+  int ingest_max_batch = 0;  // Messages per transaction.
 
   bool operator==(const DatabaseConfig&) const = default;
 };

@@ -1,0 +1,112 @@
+#include "smtp/data_decoder.h"
+
+#include <string>
+
+namespace mailroom::smtp {
+
+DataDecoder::DataDecoder(Limits limits) : limits_(limits) {}
+
+void DataDecoder::Emit(absl::string_view bytes) {
+  size_ += static_cast<int64_t>(bytes.size());
+  if (too_big_) return;
+  if (size_ > limits_.max_message_size) {
+    // Stop storing but keep counting: the reply comes after the end marker (RFC 1870 §6).
+    too_big_ = true;
+    std::string().swap(message_);
+    return;
+  }
+  message_.append(bytes.data(), bytes.size());
+}
+
+void DataDecoder::Count(size_t octets) {
+  line_length_ += octets;
+  if (line_length_ > limits_.max_text_line) line_too_long_ = true;
+}
+
+void DataDecoder::BareEnding() { bare_line_ending_ = true; }
+
+void DataDecoder::InLine(char c) {
+  if (c == '\r') {
+    state_ = State::kCr;
+    return;
+  }
+  if (c == '\n') {
+    // A bare LF is data, never a line end that could start "." (smuggling); it only restarts
+    // the line-length count so that lenient mode does not flag LF-only text as one long line.
+    BareEnding();
+    Emit("\n");
+    line_length_ = 0;
+    state_ = State::kInLine;
+    return;
+  }
+  Emit(absl::string_view(&c, 1));
+  state_ = State::kInLine;
+}
+
+size_t DataDecoder::Feed(absl::string_view input) {
+  size_t i = 0;
+  while (i < input.size() && state_ != State::kDone) {
+    if (state_ == State::kInLine) {
+      // Fast path: copy the run of ordinary bytes up to the next CR or LF in one go.
+      size_t end = input.find_first_of("\r\n", i);
+      if (end == absl::string_view::npos) end = input.size();
+      if (end > i) {
+        Count(end - i);
+        Emit(input.substr(i, end - i));
+        i = end;
+        continue;
+      }
+    }
+    char c = input[i++];
+    Count(1);
+    switch (state_) {
+      case State::kLineStart:
+        if (c == '.') {
+          state_ = State::kDot;
+        } else {
+          InLine(c);
+        }
+        break;
+      case State::kInLine:
+        InLine(c);
+        break;
+      case State::kCr:
+        if (c == '\n') {
+          Emit("\r\n");
+          line_length_ = 0;
+          state_ = State::kLineStart;
+        } else {
+          // The CR was bare: keep it and look at `c` afresh.
+          BareEnding();
+          Emit("\r");
+          InLine(c);
+        }
+        break;
+      case State::kDot:
+        // RFC 5321 §4.5.2: a line that starts with "." and has more characters loses the
+        // first "." (so ".." becomes "."). ".\n" is not an end: the LF is bare.
+        if (c == '\r') {
+          state_ = State::kDotCr;
+        } else {
+          InLine(c);
+        }
+        break;
+      case State::kDotCr:
+        if (c == '\n') {
+          state_ = State::kDone;
+        } else {
+          // ".\r" then something else: the dot was stuffing and the CR is bare.
+          BareEnding();
+          Emit("\r");
+          InLine(c);
+        }
+        break;
+      case State::kDone:
+        break;
+    }
+  }
+  wire_size_ += static_cast<int64_t>(i);
+  return i;
+}
+
+}  // namespace mailroom::smtp

@@ -1,0 +1,65 @@
+// SummarizeMessage: the header facts of a received message (From, To, Cc, Subject, Date,
+// Message-ID, whether it carries attachments) that are stored next to the raw bytes so that
+// listing and searching messages never re-parses them.
+//
+// It sits after the SMTP session on the data path: the capture sink calls it on
+// ReceivedMessage::raw before the message is committed. Mail from an SMTP client is
+// untrusted and often sloppy, so summarising never fails: whatever cannot be parsed is left
+// empty (or kept raw) and described in `problems`.
+//
+// Parsing uses GMime 3. The Subject is decoded by smtp/rfc2047.h: encoded words in any
+// charset iconv knows (ISO-8859-1, ISO-2022-JP, windows-1252, UTF-8, ...) become UTF-8, and
+// a broken encoded word (unknown charset, bad base64, bytes invalid in its charset) is kept
+// as its raw text and named in `problems`. Display names in From/To/Cc are decoded by
+// GMime's address parser ("loose" RFC 2047 mode), which drops or '?'-substitutes a broken
+// word instead; addresses GMime cannot parse are left out and reported. Addresses are shown
+// as written (an internationalised domain stays UTF-8, not punycode). Unencoded 8-bit header
+// text is taken as UTF-8 when it is valid UTF-8 (RFC 6532, what SMTPUTF8 clients send) and
+// otherwise as windows-1252, the usual charset of legacy 8-bit mail, with a problem.
+//
+// has_attachments is true when any part of the message is an attachment by this rule:
+//   - its Content-Disposition is "attachment", or
+//   - it is an attached message (message/rfc822, message/global), or
+//   - it is a leaf part that is not text/* and has a filename (Content-Disposition
+//     filename or Content-Type name) and no Content-ID.
+// A part with a Content-ID and no "attachment" disposition is an inline body resource (an
+// image in multipart/related referenced as "cid:" from the HTML), part of how the message
+// renders rather than a file the sender attached, so it does not count; text parts without
+// an "attachment" disposition are body text even when they carry a filename. Parts inside an
+// attached message are that message's, and are not examined.
+//
+// Thread-safety: thread-safe; any number of threads may call SummarizeMessage at once (each
+// call uses its own GMime parser and options; GMime's shared charset tables are locked).
+
+#ifndef MAILROOM_SMTP_MIME_SUMMARY_H_
+#define MAILROOM_SMTP_MIME_SUMMARY_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace mailroom::smtp {
+
+struct MessageSummary {
+  std::string from;                   // decoded display form of From ("Ann <ann@example.com>")
+  std::string to, cc;                 // decoded, comma-separated as in the header
+  std::string subject;                // RFC 2047 decoded to UTF-8
+  std::optional<absl::Time> date;     // parsed Date header
+  std::string message_id;             // without angle brackets
+  bool has_attachments = false;       // see the rule above
+  std::vector<std::string> problems;  // what could not be parsed, in words
+};
+
+// Summarises the RFC 5322 message `raw` (the bytes as received: CRLF line ends, dot-stuffing
+// undone). Never fails: a malformed message yields what could be parsed plus problems; input
+// that is no message at all yields an empty summary with a problem saying so. Absent From and
+// Date headers (required by RFC 5322 §3.6) are problems; an absent Subject, To, Cc or
+// Message-ID is not. `raw` is read in place, not copied, and must not change during the call.
+MessageSummary SummarizeMessage(absl::string_view raw);
+
+}  // namespace mailroom::smtp
+
+#endif  // MAILROOM_SMTP_MIME_SUMMARY_H_
