@@ -1,6 +1,5 @@
 #include "storage/ingest_writer.h"
 
-
 #include <algorithm>
 #include <pqxx/connection>
 #include <pqxx/transaction>
@@ -153,9 +152,47 @@ void IngestWriter::WriterLoop() {
       TakeBatch(batch);
     }
     const absl::Status status = WriteBatch(state, batch);
-    Record(batch, status);
-    for (QueuedMessage& queued : batch.messages) std::move(queued.done)(status);
-    // `batch` (and with it each message's raw_owner) is released here, after every Done.
+    if (IsRowError(status) && batch.messages.size() + batch.sessions.size() > 1) {
+      WriteEachAlone(state, batch);
+      continue;
+    }
+    Finish(batch, status);
+  }
+}
+
+void IngestWriter::Finish(Batch& batch, const absl::Status& status) {
+  Record(batch, status);
+  for (QueuedMessage& queued : batch.messages) std::move(queued.done)(status);
+  // `batch` (and with it each message's raw_owner) is released by the caller, after every Done.
+}
+
+bool IngestWriter::IsRowError(const absl::Status& status) {
+  // What one row can cause (a duplicate id, a mailbox deleted meanwhile, a value PostgreSQL
+  // refuses), as opposed to the database or the connection failing for everyone.
+  switch (status.code()) {
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void IngestWriter::WriteEachAlone(WriterState& state, Batch& batch) {
+  // The batch was one transaction, so none of it is stored. Writing each row in its own
+  // transaction lets the others through: one bad message must not turn its neighbours'
+  // 250 into 451.
+  for (QueuedMessage& queued : batch.messages) {
+    Batch single;
+    single.messages.push_back(std::move(queued));
+    Finish(single, WriteBatch(state, single));
+  }
+  for (NewSession& session : batch.sessions) {
+    Batch single;
+    single.sessions.push_back(std::move(session));
+    Finish(single, WriteBatch(state, single));
   }
 }
 

@@ -14,10 +14,13 @@
 // written as soon as a writer is free.
 //
 // Failure rules:
-//  - A batch is one transaction: if anything in it fails, every Done of the batch gets the
-//    mapped status (storage/errors.h) and none of its rows remain. In particular a message
-//    filed into a mailbox that no longer exists (FailedPrecondition) or with an id already
-//    stored (AlreadyExists) fails its whole batch; the other senders retry (4xx).
+//  - A batch is one transaction: if anything in it fails, none of its rows remain. When the
+//    failure is one a single row can cause (a message filed into a mailbox that no longer
+//    exists: FailedPrecondition; an id already stored: AlreadyExists; a value refused:
+//    InvalidArgument), every message and session of the batch is written again in a
+//    transaction of its own, so only the bad row fails and its neighbours still get OK.
+//    Otherwise (the database or connection failed) every Done gets the mapped status
+//    (storage/errors.h) and the senders retry (4xx).
 //  - A commit whose outcome is unknown (connection lost during COMMIT) gives Unknown: the
 //    SMTP side must answer 451, never 250. It is not retried (it may have committed).
 //  - A connection that broke before COMMIT was sent committed nothing: the batch is tried
@@ -152,6 +155,13 @@ class IngestWriter {
   struct WriterState;
 
   IngestWriter(IngestOptions options, std::string conninfo);
+
+  // Records the outcome of `batch` and runs its Dones with `status`.
+  void Finish(Batch& batch, const absl::Status& status);
+  // Whether a failed batch may have failed for one row rather than for all.
+  static bool IsRowError(const absl::Status& status);
+  // After a row error: every message and session of `batch` in a transaction of its own.
+  void WriteEachAlone(WriterState& state, Batch& batch);
 
   void WriterLoop();
   bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
