@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
+#include "server/message_service.h"
 #include "server/unimplemented_service.h"
 
 namespace mailroom::server {
@@ -14,10 +15,10 @@ struct PendingService {
 };
 
 // Each entry leaves this list when its issue replaces the placeholder with the real service.
+// Threads for blocking storage calls of the API; the pool's lease timeout queues the rest.
+constexpr int kStorageThreads = 4;
+
 constexpr PendingService kPendingServices[] = {
-    {"mailroom.v1.MessageService",
-     "the query API (listing, searching, reading and waiting for captured mail) is the next "
-     "milestone after the SMTP capture engine"},
     {"mailroom.v1.SessionService",
      "SMTP session logs are served once the SMTP capture engine and the query API land"},
     {"mailroom.v1.MailboxService", "mailboxes and routing rules land with the users issue"},
@@ -28,12 +29,17 @@ constexpr PendingService kPendingServices[] = {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ApiServices>> ApiServices::Create() {
+absl::StatusOr<std::unique_ptr<ApiServices>> ApiServices::Create(storage::ConnectionPool* pool,
+                                                                 int64_t max_response_bytes) {
   std::unique_ptr<ApiServices> api(new ApiServices());
-  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
+  api->executor_ = std::make_unique<StorageExecutor>(kStorageThreads);
+  api->services_.push_back(
+      std::make_unique<MessageService>(pool, api->executor_.get(), max_response_bytes));
+  const google::protobuf::DescriptorPool* descriptors =
+      google::protobuf::DescriptorPool::generated_pool();
   for (const PendingService& pending : kPendingServices) {
     const google::protobuf::ServiceDescriptor* service =
-        pool->FindServiceByName(std::string(pending.name));
+        descriptors->FindServiceByName(std::string(pending.name));
     if (service == nullptr) {
       return absl::InternalError(
           absl::StrCat("this binary lacks the descriptor of ", pending.name));

@@ -11,13 +11,19 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/storage_executor.h"
+#include "storage/pool.h"
 
 namespace mailroom::server {
 
 class ApiServices {
  public:
   // Internal when the binary lacks a service's descriptor (a build problem).
-  static absl::StatusOr<std::unique_ptr<ApiServices>> Create();
+  // The implemented services read `pool` on their own storage executor and answer
+  // RESOURCE_EXHAUSTED for a response above `max_response_bytes` (0: no limit).
+  // REQUIRES: pool outlives the ApiServices.
+  static absl::StatusOr<std::unique_ptr<ApiServices>> Create(storage::ConnectionPool* pool,
+                                                             int64_t max_response_bytes);
 
   // REQUIRES: the ApiServices outlives the server they are registered with.
   std::vector<grpc::Service*> services() const;
@@ -26,6 +32,9 @@ class ApiServices {
   ApiServices() = default;
 
   std::vector<std::unique_ptr<grpc::Service>> services_;
+  // Declared after services_ so that it is destroyed first: it drains its tasks (which use
+  // the services) before they go.
+  std::unique_ptr<StorageExecutor> executor_;
 };
 
 }  // namespace mailroom::server

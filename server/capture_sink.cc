@@ -83,6 +83,7 @@ storage::NewMessage ToNewMessage(std::shared_ptr<const smtp::ReceivedMessage> me
   row.date_header = summary.date;
   row.message_id_header = UnlessEmpty(std::move(summary.message_id));
   row.has_attachments = summary.has_attachments;
+  row.search_text = std::move(summary.text_body);
   // Routing (the users and mailboxes issue) will choose; until then everything is filed in
   // the default mailbox.
   row.mailbox_ids = {std::string(storage::kDefaultMailboxId)};

@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "smtp/gmime_init.h"
 #include "smtp/gmime_ptr.h"
+#include "smtp/html_text.h"
 #include "smtp/rfc2047.h"
 
 namespace mailroom::smtp {
@@ -229,6 +230,54 @@ bool HasAttachments(GMimeObject* root) {
   return false;
 }
 
+// Cuts `text` (valid UTF-8) to at most `max` bytes at a character boundary.
+void CutUtf8(std::string& text, size_t max) {
+  if (text.size() <= max) return;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
+}
+
+// The first body part of media type text/`subtype` outside attachments and attached
+// messages, in tree order; nullptr when there is none.
+GMimeTextPart* FindBodyPart(GMimeObject* root, const char* subtype) {
+  std::vector<GMimeObject*> pending;
+  if (root != nullptr) pending.push_back(root);
+  while (!pending.empty()) {
+    GMimeObject* object = pending.back();
+    pending.pop_back();
+    if (GMIME_IS_MULTIPART(object)) {
+      GMimeMultipart* multipart = GMIME_MULTIPART(object);
+      for (int i = g_mime_multipart_get_count(multipart) - 1; i >= 0; --i) {
+        pending.push_back(g_mime_multipart_get_part(multipart, i));
+      }
+      continue;
+    }
+    // An attached message is a GMimeMessagePart, not a text part: it is never entered.
+    if (!GMIME_IS_TEXT_PART(object) || IsAttachment(object)) continue;
+    GMimeContentType* type = g_mime_object_get_content_type(object);
+    if (type != nullptr && g_mime_content_type_is_type(type, "text", subtype)) {
+      return GMIME_TEXT_PART(object);
+    }
+  }
+  return nullptr;
+}
+
+// The search text of the message: see text_body in the header.
+std::string TextBody(GMimeObject* root) {
+  GMimeTextPart* part = FindBodyPart(root, "plain");
+  const bool html = part == nullptr;
+  if (html) part = FindBodyPart(root, "html");
+  if (part == nullptr) return "";
+  // Converted to UTF-8 from the part's charset (GMime guesses when it is missing or wrong).
+  GCharPtr decoded(g_mime_text_part_get_text(part));
+  if (decoded == nullptr) return "";
+  std::string text = ValidUtf8(decoded.get());
+  if (html) text = ValidUtf8(HtmlToText(text, kMaxTextBodyBytes));
+  CutUtf8(text, kMaxTextBodyBytes);
+  return text;
+}
+
 std::optional<absl::Time> ToAbslTime(GDateTime* date) {
   if (date == nullptr) return std::nullopt;
   return absl::FromUnixSeconds(g_date_time_to_unix(date)) +
@@ -300,6 +349,7 @@ MessageSummary SummarizeMessage(absl::string_view raw) {
   }
 
   summary.has_attachments = HasAttachments(g_mime_message_get_mime_part(message.get()));
+  summary.text_body = TextBody(g_mime_message_get_mime_part(message.get()));
   return summary;
 }
 

@@ -28,6 +28,11 @@
 // an "attachment" disposition are body text even when they carry a filename. Parts inside an
 // attached message are that message's, and are not examined.
 //
+// text_body is what full-text search indexes besides the subject: the decoded text of the
+// first text/plain part that is not an attachment, else the text of the first such text/html
+// part with its markup removed (smtp/html_text.h), converted to UTF-8 from its charset and
+// cut to kMaxTextBodyBytes at a character boundary. Attached messages are not searched.
+//
 // Thread-safety: thread-safe; any number of threads may call SummarizeMessage at once (each
 // call uses its own GMime parser and options; GMime's shared charset tables are locked).
 
@@ -43,6 +48,9 @@
 
 namespace mailroom::smtp {
 
+// The most bytes of body text kept for search.
+inline constexpr size_t kMaxTextBodyBytes = 64 * 1024;
+
 struct MessageSummary {
   std::string from;                   // decoded display form of From ("Ann <ann@example.com>")
   std::string to, cc;                 // decoded, comma-separated as in the header
@@ -50,6 +58,7 @@ struct MessageSummary {
   std::optional<absl::Time> date;     // parsed Date header
   std::string message_id;             // without angle brackets
   bool has_attachments = false;       // see the rule above
+  std::string text_body;              // for search; see above
   std::vector<std::string> problems;  // what could not be parsed, in words
 };
 

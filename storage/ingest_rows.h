@@ -83,6 +83,9 @@ struct NewMessage {
   std::optional<absl::Time> date_header{};  // nullopt: absent or unparseable
   std::optional<std::string> message_id_header{};
   bool has_attachments = false;
+  // The decoded text body for full-text search (migration 0003), already capped by the
+  // capture path; only its lexemes are stored (with the subject's), not the text itself.
+  std::string search_text{};
 
   // Mailbox ids (UUIDs) the message is filed in, in routing order; each must exist.
   std::vector<std::string> mailbox_ids{};

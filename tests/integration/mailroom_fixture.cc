@@ -3,6 +3,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -11,15 +12,14 @@
 
 namespace mailroom::testing {
 
-void MailroomFixture::SetUp() {
+void MailroomTestBase::SetUp() {
   ASSERT_FALSE(TestEnvironment("MAILROOM_BINARY").empty())
       << "MAILROOM_BINARY is not set; run the tests through scripts/test";
-  absl::StatusOr<std::unique_ptr<PrivateCluster>> cluster = PrivateCluster::Start();
-  ASSERT_TRUE(cluster.ok()) << cluster.status();
-  cluster_ = std::move(*cluster);
-
   grpc_port_ = FreePort();
   metrics_port_ = FreePort();
+  smtp_port_ = FreePort();
+  smtps_port_ = FreePort();
+  plain_auth_port_ = FreePort();
   config_path_ = absl::StrCat(::testing::TempDir(), "mailroom-", grpc_port_, ".yaml");
   std::ofstream config(config_path_);
   config << "api:\n"
@@ -31,21 +31,46 @@ void MailroomFixture::SetUp() {
          << "  connect_timeout: 2s\n"
          << "  retry_initial_backoff: 100ms\n"
          << "  retry_max_backoff: 1s\n"
-         << "  health_check_interval: 200ms\n";
+         << "  health_check_interval: 200ms\n"
+         << "smtp:\n"
+         << "  hostname: " << kSmtpHostname << "\n"
+         << "  listeners:\n"
+         << "    - name: smtp\n"
+         << "      port: " << smtp_port_ << "\n"
+         << "      tls: starttls\n"
+         << "    - name: smtps\n"
+         << "      port: " << smtps_port_ << "\n"
+         << "      tls: implicit\n"
+         << "    - name: plainauth\n"
+         << "      port: " << plain_auth_port_ << "\n"
+         << "      tls: starttls\n"
+         << "      allow_plaintext_auth: true\n";
 }
 
-void MailroomFixture::StartMailroom(const std::vector<std::string>& extra_args) {
+void MailroomTestBase::TearDown() {
+  mailroom_.reset();
+  if (!config_path_.empty()) std::remove(config_path_.c_str());
+}
+
+void MailroomTestBase::StartMailroom(const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv = {TestEnvironment("MAILROOM_BINARY"), "--config", config_path_};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   absl::StatusOr<std::unique_ptr<ChildProcess>> child =
-      ChildProcess::Start(argv, {{"MAILROOM_DATABASE_URL", cluster_->url()}});
+      ChildProcess::Start(argv, {{"MAILROOM_DATABASE_URL", database_url()}});
   ASSERT_TRUE(child.ok()) << child.status();
   mailroom_ = std::move(*child);
 }
 
-std::string MailroomFixture::grpc_address() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
+void MailroomTestBase::StartMailroomAndWaitUntilReady(const std::vector<std::string>& extra_args) {
+  ASSERT_NO_FATAL_FAILURE(StartMailroom(extra_args));
+  ASSERT_TRUE(mailroom_->WaitForOutput("mailroom ready", absl::Seconds(60))) << mailroom_->Output();
+}
 
-Health MailroomFixture::CheckHealth() {
+std::string MailroomTestBase::grpc_address() const {
+  return absl::StrCat("127.0.0.1:", grpc_port_);
+}
+
+Health MailroomTestBase::CheckHealth() {
   auto channel = grpc::CreateChannel(grpc_address(), grpc::InsecureChannelCredentials());
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext context;
@@ -64,7 +89,7 @@ Health MailroomFixture::CheckHealth() {
   }
 }
 
-bool MailroomFixture::WaitForHealth(Health expected, absl::Duration timeout) {
+bool MailroomTestBase::WaitForHealth(Health expected, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (CheckHealth() != expected) {
     if (absl::Now() > deadline) return false;
@@ -73,7 +98,7 @@ bool MailroomFixture::WaitForHealth(Health expected, absl::Duration timeout) {
   return true;
 }
 
-std::pair<int, std::string> MailroomFixture::BufCurl(const std::vector<std::string>& args) {
+std::pair<int, std::string> MailroomTestBase::BufCurl(const std::vector<std::string>& args) {
   const std::string buf = TestEnvironment("MAILROOM_BUF");
   EXPECT_FALSE(buf.empty()) << "MAILROOM_BUF is not set; run the tests through scripts/test";
   std::vector<std::string> argv = {buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge"};
@@ -82,5 +107,49 @@ std::pair<int, std::string> MailroomFixture::BufCurl(const std::vector<std::stri
   EXPECT_TRUE(result.ok()) << result.status();
   return result.ok() ? *result : std::make_pair(-1, std::string());
 }
+
+StoredMessage MailroomTestBase::OnlyMessage() const {
+  absl::StatusOr<std::vector<StoredMessage>> messages = store().Messages();
+  if (!messages.ok()) {
+    ADD_FAILURE() << messages.status();
+    return {};
+  }
+  if (messages->size() != 1) {
+    ADD_FAILURE() << messages->size() << " messages stored, expected 1";
+    return {};
+  }
+  return std::move(messages->front());
+}
+
+StoredSession MailroomTestBase::OnlySession() const {
+  absl::StatusOr<std::vector<StoredSession>> sessions = store().WaitForSessions(1);
+  if (!sessions.ok()) {
+    ADD_FAILURE() << sessions.status();
+    return {};
+  }
+  if (sessions->size() != 1) {
+    ADD_FAILURE() << sessions->size() << " session rows, expected 1";
+    return {};
+  }
+  return std::move(sessions->front());
+}
+
+void MailroomFixture::SetUp() {
+  ASSERT_NO_FATAL_FAILURE(MailroomTestBase::SetUp());
+  absl::StatusOr<std::unique_ptr<PrivateCluster>> cluster = PrivateCluster::Start();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  cluster_ = std::move(*cluster);
+}
+
+std::string MailroomFixture::database_url() const { return cluster_->url(); }
+
+void ScratchMailroomFixture::SetUp() {
+  ASSERT_NO_FATAL_FAILURE(MailroomTestBase::SetUp());
+  absl::StatusOr<ScratchDatabase> database = ScratchDatabase::Create();
+  ASSERT_TRUE(database.ok()) << database.status();
+  database_.emplace(std::move(*database));
+}
+
+std::string ScratchMailroomFixture::database_url() const { return database_->url(); }
 
 }  // namespace mailroom::testing

@@ -1,30 +1,55 @@
-// MailroomFixture: the real mailroom binary on free ports, with its own PostgreSQL cluster
-// that the test may stop and start, and clients for what the binary serves (health over
-// gRPC, reflection through buf curl, metrics over HTTP with curl).
+// Fixtures that run the real mailroom binary on free ports with a generated config: the gRPC
+// API, metrics and three SMTP listeners (STARTTLS, implicit TLS, and STARTTLS that allows
+// AUTH before TLS), with clients for what the binary serves (health over gRPC, reflection
+// through buf curl, metrics over HTTP with curl) and a reader of what it stored.
+//
+// Two fixtures share MailroomTestBase and differ only in where the database lives:
+//  - MailroomFixture: a PrivateCluster of its own, which the test may stop and restart;
+//  - ScratchMailroomFixture: a ScratchDatabase on the shared cluster (much faster to set up),
+//    for every test that does not need to take PostgreSQL away.
+// Either way each test has its own database and ports, so tests may run in parallel.
+//
+// Thread-safety: a fixture is used by its test's thread only.
 #ifndef MAILROOM_TESTS_INTEGRATION_MAILROOM_FIXTURE_H_
 #define MAILROOM_TESTS_INTEGRATION_MAILROOM_FIXTURE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "tests/integration/child_process.h"
+#include "tests/integration/stored_mail.h"
 #include "tests/support/private_cluster.h"
+#include "tests/support/scratch_database.h"
 
 namespace mailroom::testing {
 
 // What the gRPC health service answered, or why it could not be asked.
 enum class Health { kServing, kNotServing, kUnreachable, kOther };
 
-class MailroomFixture : public ::testing::Test {
+// The name the binary announces in its greeting and EHLO reply (smtp.hostname).
+inline constexpr char kSmtpHostname[] = "mailroom.test";
+
+class MailroomTestBase : public ::testing::Test {
  protected:
+  // Chooses the ports and writes the config file. Subclasses create the database first.
   void SetUp() override;
+  // Stops the binary before the subclass's database goes away; removes the config file.
+  void TearDown() override;
+
+  // The superuser URL of the test's database, given to the binary and to store().
+  virtual std::string database_url() const = 0;
 
   // Starts the binary with `extra_args` after `--config <generated file>`.
   void StartMailroom(const std::vector<std::string>& extra_args = {});
+  // Starts the binary and waits until it logs "mailroom ready" (migrated, SMTP listening).
+  // Fails the test (fatally) when it does not within a generous deadline.
+  void StartMailroomAndWaitUntilReady(const std::vector<std::string>& extra_args = {});
 
   Health CheckHealth();
   // Polls the health service until it answers `expected`; false after `timeout`.
@@ -35,11 +60,37 @@ class MailroomFixture : public ::testing::Test {
 
   std::string grpc_address() const;
 
-  std::unique_ptr<PrivateCluster> cluster_;
+  // What the binary stored, read straight from PostgreSQL.
+  StoredMail store() const { return StoredMail(database_url()); }
+  // The one message stored; records a failure (and returns an empty one) otherwise.
+  StoredMessage OnlyMessage() const;
+  // The one session row, polled for (it is written after the session ends); records a
+  // failure (and returns an empty one) when there is not exactly one.
+  StoredSession OnlySession() const;
+
   std::unique_ptr<ChildProcess> mailroom_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
+  int smtp_port_ = 0;        // listener "smtp": STARTTLS, AUTH only after TLS
+  int smtps_port_ = 0;       // listener "smtps": implicit TLS
+  int plain_auth_port_ = 0;  // listener "plainauth": STARTTLS offered, AUTH allowed before TLS
   std::string config_path_;
+};
+
+class MailroomFixture : public MailroomTestBase {
+ protected:
+  void SetUp() override;
+  std::string database_url() const override;
+
+  std::unique_ptr<PrivateCluster> cluster_;
+};
+
+class ScratchMailroomFixture : public MailroomTestBase {
+ protected:
+  void SetUp() override;
+  std::string database_url() const override;
+
+  std::optional<ScratchDatabase> database_;
 };
 
 }  // namespace mailroom::testing

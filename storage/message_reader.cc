@@ -1,0 +1,202 @@
+#include "storage/message_reader.h"
+
+#include <optional>
+#include <pqxx/binarystring>
+#include <pqxx/connection>
+#include <pqxx/transaction>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "storage/ids.h"
+#include "storage/statement.h"
+
+namespace mailroom::storage {
+namespace {
+
+// Times leave PostgreSQL as whole microseconds since the epoch: exact, and no text parsing.
+constexpr Statement kSelectMessage{
+    "message_reader_select",
+    "SELECT m.id::text, (extract(epoch FROM m.received_at) * 1000000)::bigint,"
+    " coalesce(m.session_id::text, ''), coalesce(m.auth_user, ''), m.envelope_from,"
+    " coalesce(m.from_header, ''), coalesce(m.to_header, ''), coalesce(m.cc_header, ''),"
+    " coalesce(m.subject, ''), (extract(epoch FROM m.date_header) * 1000000)::bigint,"
+    " coalesce(m.message_id_header, ''), m.size_bytes, m.is_read, m.has_attachments,"
+    " coalesce(m.auth_mechanism, ''), coalesce(host(m.client_address), ''),"
+    " coalesce(m.ehlo_name, ''), m.tls_protocol, coalesce(m.tls_cipher, ''),"
+    " coalesce(m.tls_implicit, false)"
+    " FROM messages m WHERE m.id = $1"};
+
+// jsonb [["KEYWORD","value"], ...] pairs, unnested in the order sent.
+constexpr Statement kSelectMailParameters{
+    "message_reader_mail_parameters",
+    "SELECT p.e->>0, coalesce(p.e->>1, '') FROM messages m,"
+    " jsonb_array_elements(m.mail_parameters) WITH ORDINALITY AS p(e, ord)"
+    " WHERE m.id = $1 ORDER BY p.ord"};
+
+// One row per recipient without parameters, or per recipient parameter.
+constexpr Statement kSelectRecipients{
+    "message_reader_recipients",
+    "SELECT r.position, r.address, p.e->>0, coalesce(p.e->>1, '') FROM message_recipients r"
+    " LEFT JOIN LATERAL jsonb_array_elements(r.parameters) WITH ORDINALITY AS p(e, ord) ON true"
+    " WHERE r.message_id = $1 ORDER BY r.position, p.ord"};
+
+// Routing order is the mailboxes' order (position, then name).
+constexpr Statement kSelectMailboxes{
+    "message_reader_mailboxes",
+    "SELECT b.name FROM message_mailboxes mm JOIN mailboxes b ON b.id = mm.mailbox_id"
+    " WHERE mm.message_id = $1 ORDER BY b.position, b.name"};
+
+// substring() on bytea takes int positions (a stored message is below 2 GiB: the SMTP limit
+// is an int32). It detoasts only up to the end of the slice, so each chunk costs one
+// chunk of memory, not the whole message.
+constexpr Statement kSelectRawChunk{
+    "message_reader_raw_chunk",
+    "SELECT substring(raw FROM $2::int FOR $3::int) FROM messages WHERE id = $1"};
+
+constexpr Statement kSelectRaw{"message_reader_raw", "SELECT raw FROM messages WHERE id = $1"};
+
+constexpr Statement kDeleteMessage{"message_reader_delete", "DELETE FROM messages WHERE id = $1"};
+
+constexpr Statement kSetRead{"message_reader_set_read",
+                             "UPDATE messages SET is_read = $2 WHERE id = $1"};
+
+absl::Status NoMessage(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("id: no message has id ", id));
+}
+
+absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
+
+std::optional<MessageRecord> LoadRecord(pqxx::transaction_base& txn, const std::string& id) {
+  pqxx::result rows = ExecPrepared(txn, kSelectMessage, id);
+  if (rows.empty()) return std::nullopt;
+  const pqxx::row row = rows[0];
+  MessageRecord record;
+  MessageSummaryRow& s = record.summary;
+  s.id = row[0].as<std::string>();
+  s.received_at = FromMicros(row[1].as<int64_t>());
+  s.session_id = row[2].as<std::string>();
+  s.auth_user = row[3].as<std::string>();
+  s.envelope_from = row[4].as<std::string>();
+  s.from_header = row[5].as<std::string>();
+  s.to_header = row[6].as<std::string>();
+  s.cc_header = row[7].as<std::string>();
+  s.subject = row[8].as<std::string>();
+  if (!row[9].is_null()) s.date = FromMicros(row[9].as<int64_t>());
+  s.message_id_header = row[10].as<std::string>();
+  s.size_bytes = row[11].as<int64_t>();
+  s.read = row[12].as<bool>();
+  s.has_attachments = row[13].as<bool>();
+  record.auth_mechanism = row[14].as<std::string>();
+  record.client_address = row[15].as<std::string>();
+  record.ehlo_name = row[16].as<std::string>();
+  if (!row[17].is_null()) {
+    record.tls = TlsFacts{.protocol = row[17].as<std::string>(),
+                          .cipher = row[18].as<std::string>(),
+                          .implicit = row[19].as<bool>()};
+  }
+
+  for (const pqxx::row& p : ExecPrepared(txn, kSelectMailParameters, id)) {
+    s.mail_parameters.push_back(
+        SmtpParameter{.keyword = p[0].as<std::string>(), .value = p[1].as<std::string>()});
+  }
+  int last_position = -1;
+  for (const pqxx::row& r : ExecPrepared(txn, kSelectRecipients, id)) {
+    const int position = r[0].as<int>();
+    if (position != last_position) {
+      s.recipients.push_back(StoredRecipient{.address = r[1].as<std::string>()});
+      last_position = position;
+    }
+    if (!r[2].is_null()) {
+      s.recipients.back().parameters.push_back(
+          SmtpParameter{.keyword = r[2].as<std::string>(), .value = r[3].as<std::string>()});
+    }
+  }
+  for (const pqxx::row& b : ExecPrepared(txn, kSelectMailboxes, id)) {
+    s.mailboxes.push_back(b[0].as<std::string>());
+  }
+  return record;
+}
+
+}  // namespace
+
+absl::StatusOr<MessageRecord> GetMessageRecord(ConnectionPool& pool, absl::string_view id) {
+  if (!IsValidId(id)) return NoMessage(id);
+  const std::string key(id);
+  absl::StatusOr<std::optional<MessageRecord>> record = pool.Run([&](pqxx::connection& conn) {
+    pqxx::read_transaction txn(conn);
+    return LoadRecord(txn, key);
+  });
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return NoMessage(id);
+  return std::move(**record);
+}
+
+absl::StatusOr<std::string> ReadRawChunk(ConnectionPool& pool, absl::string_view id, int64_t offset,
+                                         int64_t length) {
+  if (!IsValidId(id)) return NoMessage(id);
+  const std::string key(id);
+  absl::StatusOr<std::optional<std::string>> chunk =
+      pool.Run([&](pqxx::connection& conn) -> std::optional<std::string> {
+        pqxx::read_transaction txn(conn);
+        // SQL substring positions count from 1.
+        pqxx::result rows = ExecPrepared(txn, kSelectRawChunk, key, static_cast<int>(offset + 1),
+                                         static_cast<int>(length));
+        if (rows.empty()) return std::nullopt;
+        return pqxx::binarystring(rows[0][0]).str();
+      });
+  if (!chunk.ok()) return chunk.status();
+  if (!chunk->has_value()) return NoMessage(id);
+  return std::move(**chunk);
+}
+
+absl::StatusOr<std::string> ReadRaw(ConnectionPool& pool, absl::string_view id) {
+  if (!IsValidId(id)) return NoMessage(id);
+  const std::string key(id);
+  absl::StatusOr<std::optional<std::string>> raw =
+      pool.Run([&](pqxx::connection& conn) -> std::optional<std::string> {
+        pqxx::read_transaction txn(conn);
+        pqxx::result rows = ExecPrepared(txn, kSelectRaw, key);
+        if (rows.empty()) return std::nullopt;
+        return pqxx::binarystring(rows[0][0]).str();
+      });
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return NoMessage(id);
+  return std::move(**raw);
+}
+
+absl::Status DeleteMessage(ConnectionPool& pool, absl::string_view id) {
+  if (!IsValidId(id)) return NoMessage(id);
+  const std::string key(id);
+  absl::StatusOr<size_t> deleted = pool.Run([&](pqxx::connection& conn) -> size_t {
+    pqxx::work txn(conn);
+    pqxx::result result = ExecPrepared(txn, kDeleteMessage, key);
+    txn.commit();
+    return result.affected_rows();
+  });
+  if (!deleted.ok()) return deleted.status();
+  if (*deleted == 0) return NoMessage(id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MessageRecord> SetMessageRead(ConnectionPool& pool, absl::string_view id,
+                                             bool read) {
+  if (!IsValidId(id)) return NoMessage(id);
+  const std::string key(id);
+  absl::StatusOr<std::optional<MessageRecord>> record = pool.Run([&](pqxx::connection& conn) {
+    pqxx::work txn(conn);
+    ExecPrepared(txn, kSetRead, key, read);
+    std::optional<MessageRecord> after = LoadRecord(txn, key);
+    txn.commit();
+    return after;
+  });
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return NoMessage(id);
+  return std::move(**record);
+}
+
+}  // namespace mailroom::storage

@@ -1,0 +1,175 @@
+#include "storage/message_sql.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "storage/ingest_batch.h"
+
+namespace mailroom::storage {
+namespace {
+
+// The columns of a summary, read by storage/message_store.cc in this order. Times travel as
+// integer microseconds (EXTRACT returns numeric, so the conversion is exact).
+constexpr char kSummaryColumns[] = R"sql(m.id::text, m.envelope_from,
+  coalesce(m.from_header, ''), coalesce(m.to_header, ''), coalesce(m.cc_header, ''),
+  coalesce(m.subject, ''), (EXTRACT(EPOCH FROM m.date_header) * 1000000)::int8,
+  coalesce(m.message_id_header, ''), m.size_bytes, m.is_read, m.has_attachments,
+  (EXTRACT(EPOCH FROM m.received_at) * 1000000)::int8, coalesce(m.session_id::text, ''),
+  coalesce(m.auth_user, ''))sql";
+
+// Without a mailbox the walk follows messages_received_idx; with one, the primary key of
+// message_mailboxes (mailbox_id, received_at, message_id), which holds a copy of
+// received_at for exactly this purpose, then joins the few messages rows of the page.
+constexpr char kListAllFrom[] = " FROM messages m WHERE ";
+constexpr char kListAllKeyset[] = " AND (m.received_at, m.id) < ({t}::timestamptz, {id}::uuid)";
+constexpr char kListAllOrder[] = " ORDER BY m.received_at DESC, m.id DESC LIMIT ";
+constexpr char kListMailboxFrom[] =
+    " FROM message_mailboxes mm JOIN messages m ON m.id = mm.message_id"
+    " WHERE mm.mailbox_id = {mb}::uuid AND ";
+constexpr char kListMailboxKeyset[] =
+    " AND (mm.received_at, mm.message_id) < ({t}::timestamptz, {id}::uuid)";
+constexpr char kListMailboxOrder[] = " ORDER BY mm.received_at DESC, mm.message_id DESC LIMIT ";
+
+// Deleting without a mailbox: the messages rows go, their recipients and links cascade.
+constexpr char kDeleteAll[] = R"sql(
+WITH picked AS (SELECT m.id FROM messages m WHERE {filter} LIMIT {limit}),
+gone AS (DELETE FROM messages d USING picked WHERE d.id = picked.id RETURNING d.id)
+SELECT count(*) FROM gone)sql";
+
+// Deleting from one mailbox: unlink, then delete the messages that are in no other mailbox.
+// All parts of the statement see the same snapshot, where the links being removed still
+// exist, hence "another mailbox" rather than "any mailbox".
+constexpr char kDeleteFromMailbox[] = R"sql(
+WITH picked AS (
+  SELECT mm.message_id FROM message_mailboxes mm JOIN messages m ON m.id = mm.message_id
+  WHERE mm.mailbox_id = {mb}::uuid AND {filter} LIMIT {limit}),
+unlinked AS (
+  DELETE FROM message_mailboxes x USING picked
+  WHERE x.mailbox_id = {mb}::uuid AND x.message_id = picked.message_id
+  RETURNING x.message_id),
+orphans AS (
+  DELETE FROM messages d USING unlinked u
+  WHERE d.id = u.message_id AND NOT EXISTS (
+    SELECT 1 FROM message_mailboxes y WHERE y.message_id = d.id AND y.mailbox_id <> {mb}::uuid))
+SELECT count(*) FROM unlinked)sql";
+
+// The SQL of one term, without its negation.
+std::string TermSql(const Term& term, SqlParams& params) {
+  const auto like = [&] { return params.Add(absl::StrCat("%", EscapeLike(term.text), "%")); };
+  switch (term.kind) {
+    case TermKind::kWord:
+      return absl::StrCat("m.search_vector @@ plainto_tsquery('simple', ", params.Add(term.text),
+                          ")");
+    case TermKind::kPhrase:
+      return absl::StrCat("m.search_vector @@ phraseto_tsquery('simple', ", params.Add(term.text),
+                          ")");
+    case TermKind::kFrom: {
+      const std::string p = like();
+      return absl::StrCat("m.from_header ILIKE ", p, " OR m.envelope_from ILIKE ", p);
+    }
+    case TermKind::kTo: {
+      const std::string p = like();
+      // Bcc is not stored, so it cannot be searched; envelope recipients cover it for the
+      // usual case of a Bcc recipient of a captured message.
+      return absl::StrCat("m.to_header ILIKE ", p, " OR m.cc_header ILIKE ", p,
+                          " OR EXISTS (SELECT 1 FROM message_recipients r"
+                          " WHERE r.message_id = m.id AND r.address ILIKE ",
+                          p, ")");
+    }
+    case TermKind::kCc:
+      return absl::StrCat("m.cc_header ILIKE ", like());
+    case TermKind::kSubject:
+      return absl::StrCat("m.subject ILIKE ", like());
+    case TermKind::kRead:
+      return "m.is_read";
+    case TermKind::kHasAttachment:
+      return "m.has_attachments";
+    case TermKind::kAfter:
+      return absl::StrCat("m.received_at >= ", params.Add(TimestampLiteral(term.time)),
+                          "::timestamptz");
+    case TermKind::kBefore:
+      return absl::StrCat("m.received_at < ", params.Add(TimestampLiteral(term.time)),
+                          "::timestamptz");
+    case TermKind::kLarger:
+      return absl::StrCat("m.size_bytes > ", params.Add(absl::StrCat(term.size)), "::int8");
+    case TermKind::kSmaller:
+      return absl::StrCat("m.size_bytes < ", params.Add(absl::StrCat(term.size)), "::int8");
+  }
+  return "false";
+}
+
+}  // namespace
+
+std::string SqlParams::Add(std::string value) {
+  values_.push_back(std::move(value));
+  return absl::StrCat("$", values_.size());
+}
+
+std::string EscapeLike(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\' || c == '%' || c == '_') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string FilterCondition(const MessageFilter& filter, SqlParams& params) {
+  if (filter.terms.empty()) return "true";
+  std::vector<std::string> parts;
+  parts.reserve(filter.terms.size());
+  for (const Term& term : filter.terms) {
+    std::string sql = TermSql(term, params);
+    // Positive terms stay bare so the planner sees indexable conditions; NULLs there already
+    // mean "no match". Negations need the NULL-safe form.
+    if (term.negated) {
+      parts.push_back(absl::StrCat("NOT coalesce((", sql, "), false)"));
+    } else {
+      parts.push_back(absl::StrCat("(", sql, ")"));
+    }
+  }
+  return absl::StrJoin(parts, " AND ");
+}
+
+SqlStatement ListStatement(const std::optional<std::string>& mailbox_id,
+                           const MessageFilter& filter, const std::optional<PageCursor>& cursor,
+                           int limit) {
+  SqlParams params;
+  std::string sql = absl::StrCat("SELECT ", kSummaryColumns);
+  std::string mb;
+  if (mailbox_id.has_value()) {
+    mb = params.Add(*mailbox_id);
+    absl::StrAppend(&sql, absl::StrReplaceAll(kListMailboxFrom, {{"{mb}", mb}}));
+  } else {
+    sql += kListAllFrom;
+  }
+  sql += FilterCondition(filter, params);
+  if (cursor.has_value()) {
+    const std::string t = params.Add(TimestampLiteral(absl::FromUnixMicros(cursor->received_us)));
+    const std::string id = params.Add(cursor->id);
+    sql += absl::StrReplaceAll(mailbox_id.has_value() ? kListMailboxKeyset : kListAllKeyset,
+                               {{"{t}", t}, {"{id}", id}});
+  }
+  absl::StrAppend(&sql, mailbox_id.has_value() ? kListMailboxOrder : kListAllOrder,
+                  params.Add(absl::StrCat(limit)), "::int8");
+  return {std::move(sql), params.values()};
+}
+
+SqlStatement DeleteBatchStatement(const std::optional<std::string>& mailbox_id,
+                                  const MessageFilter& filter, int limit) {
+  SqlParams params;
+  std::string mb;
+  if (mailbox_id.has_value()) mb = params.Add(*mailbox_id);
+  const std::string condition = FilterCondition(filter, params);
+  const std::string limit_param = params.Add(absl::StrCat(limit)) + "::int8";
+  std::string sql =
+      absl::StrReplaceAll(mailbox_id.has_value() ? kDeleteFromMailbox : kDeleteAll,
+                          {{"{mb}", mb}, {"{filter}", condition}, {"{limit}", limit_param}});
+  return {std::move(sql), params.values()};
+}
+
+}  // namespace mailroom::storage
