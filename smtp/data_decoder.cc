@@ -62,6 +62,10 @@ size_t DataDecoder::Feed(absl::string_view input) {
     switch (state_) {
       case State::kLineStart:
         if (c == '.') {
+          // The dot may be the one doubled for transparency, which the line limit does not
+          // count (RFC 5321 §4.5.3.1.6); if it is data instead, the line is one octet
+          // shorter than counted, which no limit of 1000 can notice.
+          line_length_ = 0;
           state_ = State::kDot;
         } else {
           InLine(c);

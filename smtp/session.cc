@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "smtp/command_parser.h"
 #include "smtp/data_decoder.h"
 #include "smtp/reply.h"
@@ -343,7 +344,7 @@ class Session::State {
         Send(ReplyId::kLineTooLong);
         return Step::kContinue;
       case LineStatus::kBareLineEnding:
-        transcript_.Client(line.text);
+        RecordCommand(line.text);
         Send(ReplyId::kBareLineEnding);
         return Step::kContinue;
       case LineStatus::kOk:
@@ -352,22 +353,34 @@ class Session::State {
     return Dispatch(line.text);
   }
 
-  void RecordCommand(const CommandLine& command, absl::string_view text) {
-    if (command.verb != Verb::kAuth) {
+  // Every command line reaches the transcript through here. An AUTH line may carry
+  // credentials in its initial response however it is spelt (tabs for spaces, a bare LF,
+  // a mechanism we do not know), so any line whose first word is AUTH keeps only the verb
+  // and a well-formed mechanism name (RFC 4422 §3.1: at most 20 of A-Z 0-9 - _).
+  void RecordCommand(absl::string_view text) {
+    const bool auth =
+        text.size() >= 4 && absl::EqualsIgnoreCase(text.substr(0, 4), "AUTH") &&
+        (text.size() == 4 || absl::ascii_isspace(static_cast<unsigned char>(text[4])));
+    if (!auth) {
       transcript_.Client(text);
       return;
     }
-    // Only the verb and mechanism: an initial response carries credentials.
-    std::vector<absl::string_view> words =
-        absl::StrSplit(command.arguments, absl::MaxSplits(' ', 1));
-    std::string recorded = absl::StrCat(text.substr(0, 4), " ", words[0]);
-    if (words.size() > 1) absl::StrAppend(&recorded, " <redacted>");
-    transcript_.Client(absl::StripTrailingAsciiWhitespace(recorded));
+    absl::string_view rest = absl::StripLeadingAsciiWhitespace(text.substr(4));
+    size_t mechanism = 0;
+    while (mechanism < rest.size() && mechanism < 20 &&
+           (absl::ascii_isalnum(static_cast<unsigned char>(rest[mechanism])) ||
+            rest[mechanism] == '-' || rest[mechanism] == '_')) {
+      ++mechanism;
+    }
+    std::string recorded = std::string(text.substr(0, 4));
+    if (mechanism > 0) absl::StrAppend(&recorded, " ", rest.substr(0, mechanism));
+    if (rest.size() > mechanism) absl::StrAppend(&recorded, " <redacted>");
+    transcript_.Client(recorded);
   }
 
   Step Dispatch(absl::string_view text) {
     CommandLine command = SplitCommand(text);
-    RecordCommand(command, text);
+    RecordCommand(text);
     const std::string& args = command.arguments;
     switch (command.verb) {
       case Verb::kEhlo:

@@ -15,6 +15,8 @@
 namespace mailroom::storage {
 namespace {
 
+constexpr absl::Duration kPauseAfterFailure = absl::Milliseconds(250);
+
 size_t BucketFor(int batch_size) {
   for (size_t i = 0; i < kBatchSizeBucketBounds.size(); ++i) {
     if (batch_size <= kBatchSizeBucketBounds[i]) return i;
@@ -156,8 +158,31 @@ void IngestWriter::WriterLoop() {
       WriteEachAlone(state, batch);
       continue;
     }
+    if (!status.ok()) KeepSessionsForLater(batch);
     Finish(batch, status);
+    if (!status.ok()) PauseAfterFailure();
   }
+}
+
+void IngestWriter::KeepSessionsForLater(Batch& batch) {
+  // Nobody waits for a session row, so a session need not fail with its batch: the sessions
+  // of an outage (the ones that got 451) are the ones an operator most wants to read.
+  // They go back to the front of the queue, as far as it has room, unless the writer stops.
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return;
+  while (!batch.sessions.empty() &&
+         static_cast<int>(sessions_.size()) < options_.max_queued_sessions) {
+    sessions_.push_front(std::move(batch.sessions.back()));
+    batch.sessions.pop_back();
+  }
+}
+
+void IngestWriter::PauseAfterFailure() {
+  // Without a pause, sessions kept for later would have the writer retry in a tight loop
+  // while the database is away. Messages queued meanwhile wait at most this long for their
+  // answer.
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stopping_), kPauseAfterFailure);
 }
 
 void IngestWriter::Finish(Batch& batch, const absl::Status& status) {

@@ -21,6 +21,8 @@
 //    transaction of its own, so only the bad row fails and its neighbours still get OK.
 //    Otherwise (the database or connection failed) every Done gets the mapped status
 //    (storage/errors.h) and the senders retry (4xx).
+//  - Sessions of a batch that failed for any other reason are queued again, at the front,
+//    and written when the database is back; the writer pauses briefly after each failure.
 //  - A commit whose outcome is unknown (connection lost during COMMIT) gives Unknown: the
 //    SMTP side must answer 451, never 250. It is not retried (it may have committed).
 //  - A connection that broke before COMMIT was sent committed nothing: the batch is tried
@@ -162,6 +164,10 @@ class IngestWriter {
   static bool IsRowError(const absl::Status& status);
   // After a row error: every message and session of `batch` in a transaction of its own.
   void WriteEachAlone(WriterState& state, Batch& batch);
+  // After any other failure: the batch's sessions go back into the queue (if it has room
+  // and the writer is not stopping), and the writer pauses before its next attempt.
+  void KeepSessionsForLater(Batch& batch);
+  void PauseAfterFailure();
 
   void WriterLoop();
   bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -277,7 +277,7 @@ TEST_F(SmtpFailuresTest, ConnectionsOverThePerAddressLimitGet421) {
 // the AUTH redaction runs, and a tab between mechanism and initial response is not split by
 // RecordCommand. Either puts AUTH PLAIN credentials into smtp_sessions.transcript.
 // Enable once fixed.
-TEST_F(SmtpFailuresTest, DISABLED_MalformedAuthLinesAreRedactedToo) {
+TEST_F(SmtpFailuresTest, MalformedAuthLinesAreRedactedToo) {
   ASSERT_NO_FATAL_FAILURE(StartMailroomAndWaitUntilReady());
   const std::string credentials = absl::Base64Escape(std::string("\0dave\0lf-secret", 15));
   std::unique_ptr<RawSmtpClient> client = ConnectOrDie(plain_auth_port_);

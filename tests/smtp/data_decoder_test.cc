@@ -108,8 +108,9 @@ TEST(DataDecoderTest, LongLineIsFlaggedAndConsumed) {
   Decoded d = Decode("123456789\r\nshort\r\n.\r\n", 3, limits);  // 11 octets
   EXPECT_TRUE(d.done);
   EXPECT_TRUE(d.long_line);
-  // Lines are counted as sent: the stuffed dot counts.
-  EXPECT_TRUE(Decode("..12345678\r\n.\r\n", 0, limits).long_line);
+  // The dot doubled for transparency is not counted (RFC 5321 §4.5.3.1.6).
+  EXPECT_FALSE(Decode("..2345678\r\n.\r\n", 0, limits).long_line);
+  EXPECT_TRUE(Decode("..23456789\r\n.\r\n", 0, limits).long_line);
 }
 
 TEST(DataDecoderTest, SizeLimitStopsStoringButKeepsReading) {

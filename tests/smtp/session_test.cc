@@ -187,6 +187,23 @@ TEST_F(SessionTest, AuthContinuationLinesAreRedacted) {
   EXPECT_THAT(text, Not(HasSubstr("hunter2")));
 }
 
+TEST_F(SessionTest, MalformedAuthLinesAreRedactedToo) {
+  SessionOptions options;
+  options.allow_plaintext_auth = true;
+  Start(options);
+  const std::string secret = "AGFsaWNlAHMzY3JldC1wYXNz";  // \0alice\0s3cret-pass
+  Send("EHLO x\r\n");
+  Send(absl::StrCat("AUTH PLAIN ", secret, "\n"));     // bare LF: refused before parsing
+  Send(absl::StrCat("AUTH PLAIN\t", secret, "\r\n"));  // a tab instead of a space
+  Send(absl::StrCat("auth\tplain ", secret, "\r\n"));  // lower case, tab after the verb
+  Send(absl::StrCat("AUTH ", secret, "\r\n"));         // no mechanism at all
+  std::string text = TranscriptText(session_->Finish());
+  EXPECT_THAT(text, Not(HasSubstr(secret)));
+  EXPECT_THAT(text, Not(HasSubstr("alice")));
+  EXPECT_THAT(text, HasSubstr("C: AUTH PLAIN <redacted>\n"));
+  EXPECT_THAT(text, HasSubstr("C: auth plain <redacted>\n"));
+}
+
 TEST_F(SessionTest, CramMd5DigestCanBeVerifiedByTheAuthenticator) {
   SessionOptions options;
   options.allow_plaintext_auth = true;

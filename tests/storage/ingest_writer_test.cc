@@ -581,6 +581,12 @@ TEST(IngestWriterClusterTest, DatabaseDownGivesUnavailableThenRecovers) {
   ASSERT_OK((*cluster)->Stop());
   Outcomes down(3);
   for (int i = 0; i < 3; ++i) (*writer)->Submit(MakeMessage("down"), down.For(i));
+  // The session of an outage (its client got 451) is kept until the database is back.
+  NewSession session;
+  session.id = NewId();
+  session.client_address = "192.0.2.1";
+  session.outcome = std::string(kOutcomeQuit);
+  ASSERT_OK((*writer)->Submit(session));
   down.WaitAll();
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(down.status(i).code(), StatusCode::kUnavailable) << down.status(i);
@@ -601,6 +607,13 @@ TEST(IngestWriterClusterTest, DatabaseDownGivesUnavailableThenRecovers) {
   });
   ASSERT_OK(count);
   EXPECT_EQ(*count, 4);
+  absl::StatusOr<int64_t> sessions = (*pool)->Run([&](pqxx::connection& conn) {
+    pqxx::nontransaction txn(conn);
+    return txn.exec1("SELECT count(*) FROM smtp_sessions WHERE id = " + txn.quote(session.id))[0]
+        .as<int64_t>();
+  });
+  ASSERT_OK(sessions);
+  EXPECT_EQ(*sessions, 1);
 }
 
 }  // namespace
