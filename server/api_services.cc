@@ -14,13 +14,13 @@ struct PendingService {
   absl::string_view lands_with;
 };
 
-// Each entry leaves this list when its issue replaces the placeholder with the real service.
 // Threads for blocking storage calls of the API; the pool's lease timeout queues the rest.
 constexpr int kStorageThreads = 4;
 
+// Each entry leaves this list when its issue replaces the placeholder with the real service.
 constexpr PendingService kPendingServices[] = {
     {"mailroom.v1.SessionService",
-     "SMTP session logs are served once the SMTP capture engine and the query API land"},
+     "SMTP session logs are recorded already and are served with the rest of the query API"},
     {"mailroom.v1.MailboxService", "mailboxes and routing rules land with the users issue"},
     {"mailroom.v1.UserService", "users and SMTP credentials land with the users issue"},
     {"mailroom.v1.OutboundService",
