@@ -324,3 +324,46 @@ TEST(SummarizeMessageTest, ManyThreadsAtOnce) {
 
 }  // namespace
 }  // namespace mailroom::smtp
+
+namespace mailroom::smtp {
+namespace {
+
+// The body text that full-text search indexes.
+TEST(SummarizeMessageTextBodyTest, PrefersTextPlainAndFallsBackToStrippedHtml) {
+  const std::string alternative =
+      "From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/alternative; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+      "Content-Transfer-Encoding: quoted-printable\r\n\r\nR=E9initialiser le mot de passe\r\n"
+      "--b\r\nContent-Type: text/html\r\n\r\n<p>html version</p>\r\n--b--\r\n";
+  const MessageSummary from_plain = SummarizeMessage(alternative);
+  EXPECT_THAT(from_plain.text_body, ::testing::HasSubstr("R\xC3\xA9initialiser le mot de passe"));
+  EXPECT_THAT(from_plain.text_body, ::testing::Not(::testing::HasSubstr("html version")));
+
+  const std::string html_only =
+      "From: a@example.com\r\nSubject: s\r\nContent-Type: text/html\r\n\r\n"
+      "<html><style>p{}</style><p>Click <a href='https://x.test/reset'>here</a></p></html>\r\n";
+  const MessageSummary from_html = SummarizeMessage(html_only);
+  EXPECT_THAT(from_html.text_body, ::testing::HasSubstr("Click"));
+  EXPECT_THAT(from_html.text_body, ::testing::HasSubstr("here"));
+  EXPECT_THAT(from_html.text_body, ::testing::Not(::testing::HasSubstr("<p>")));
+  EXPECT_THAT(from_html.text_body, ::testing::Not(::testing::HasSubstr("p{}")));
+}
+
+TEST(SummarizeMessageTextBodyTest, AttachmentsAreNotBodyTextAndTheTextIsCapped) {
+  std::string big(3 * kMaxTextBodyBytes, 'w');
+  const std::string message =
+      "From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain; name=notes.txt\r\n"
+      "Content-Disposition: attachment; filename=notes.txt\r\n\r\nattached words\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\n" +
+      big + "\r\n--b--\r\n";
+  const MessageSummary summary = SummarizeMessage(message);
+  EXPECT_THAT(summary.text_body, ::testing::Not(::testing::HasSubstr("attached words")));
+  EXPECT_LE(summary.text_body.size(), kMaxTextBodyBytes);
+  EXPECT_GT(summary.text_body.size(), kMaxTextBodyBytes / 2);
+}
+
+}  // namespace
+}  // namespace mailroom::smtp
