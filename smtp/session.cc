@@ -55,7 +55,10 @@ class Session::State {
       : options_(std::move(options)),
         info_(std::move(info)),
         transcript_(info_.started_at, [this] { return Now(); }),
-        tls_(!info_.tls_protocol.empty()) {}
+        tls_(!info_.tls_protocol.empty()) {
+    // Implicit TLS: the handshake came before the session; say so as STARTTLS would.
+    if (tls_) RecordTlsEstablished();
+  }
 
   std::string Greeting() {
     std::string greeting = MakeReply(ReplyId::kGreeting, options_.hostname).ToString();
@@ -137,7 +140,11 @@ class Session::State {
     info_.auth_user.clear();
     info_.auth_mechanism.clear();
     ResetTransaction();
-    transcript_.Info(absl::StrCat("TLS established: ", protocol, " ", cipher));
+    RecordTlsEstablished();
+  }
+
+  void RecordTlsEstablished() {
+    transcript_.Info(absl::StrCat("TLS established: ", info_.tls_protocol, " ", info_.tls_cipher));
   }
 
   void TlsFailed(absl::string_view error) {
@@ -229,9 +236,11 @@ class Session::State {
     }
   }
 
-  // Waiting for input is where a shutdown is honoured (never mid-delivery).
+  // Waiting for input is where a shutdown is honoured: never mid-delivery, and not in the
+  // middle of message data either, so that a message being sent when the server is told to
+  // stop is still received and stored within the grace period (then 421 follows).
   Step WaitForInput() {
-    if (shutting_down_) {
+    if (shutting_down_ && phase_ != Phase::kData && phase_ != Phase::kBdat) {
       transcript_.Info("server shutting down");
       Send(MakeReply(ReplyId::kShuttingDown));
       Close(SessionOutcome::kServerShutdown, "");

@@ -37,7 +37,7 @@ std::string HmacMd5Hex(absl::string_view key, absl::string_view data) {
 
 class SessionTest : public ::testing::Test {
  protected:
-  void Start(SessionOptions options = {}) {
+  void Start(SessionOptions options = {}, absl::string_view implicit_tls_protocol = "") {
     ids_ = 0;
     options.hostname = "mx.example.test";
     options.new_id = [this] { return absl::StrCat("msg-", ++ids_); };
@@ -46,6 +46,10 @@ class SessionTest : public ::testing::Test {
     info.id = "s-1";
     info.client_address = "192.0.2.7";
     info.started_at = kStart;
+    if (!implicit_tls_protocol.empty()) {
+      info.tls_protocol = std::string(implicit_tls_protocol);
+      info.tls_cipher = "TLS_AES_256_GCM_SHA384";
+    }
     session_ = std::make_unique<Session>(std::move(options), std::move(info));
     replies_ = session_->Greeting();
   }
@@ -316,6 +320,16 @@ TEST_F(SessionTest, TlsFactsAndReset) {
   std::string text = TranscriptText(session_->Finish());
   EXPECT_THAT(text, HasSubstr("I: discarded 6 octets of plaintext pipelined after STARTTLS\n"));
   EXPECT_THAT(text, HasSubstr("I: TLS established: TLSv1.3 TLS_AES_128_GCM_SHA256\n"));
+}
+
+TEST_F(SessionTest, ImplicitTlsIsInTheTranscriptAndStartTlsIsNotOffered) {
+  SessionOptions options;
+  options.starttls_available = false;  // what the server sets for implicit-TLS listeners
+  Start(options, "TLSv1.3");
+  Send("EHLO client.example\r\nQUIT\r\n");
+  EXPECT_THAT(replies_, Not(HasSubstr("STARTTLS")));
+  std::string text = TranscriptText(session_->Finish());
+  EXPECT_THAT(text, HasSubstr("I: TLS established: TLSv1.3 TLS_AES_256_GCM_SHA384\n"));
 }
 
 TEST_F(SessionTest, BytesReceivedDuringHandshakeAreDiscarded) {
