@@ -1,9 +1,12 @@
 #include "server/api_services.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 #include "server/message_service.h"
+#include "server/session_service.h"
 #include "server/unimplemented_service.h"
 
 namespace mailroom::server {
@@ -19,8 +22,6 @@ constexpr int kStorageThreads = 4;
 
 // Each entry leaves this list when its issue replaces the placeholder with the real service.
 constexpr PendingService kPendingServices[] = {
-    {"mailroom.v1.SessionService",
-     "SMTP session logs are recorded already and are served with the rest of the query API"},
     {"mailroom.v1.MailboxService", "mailboxes and routing rules land with the users issue"},
     {"mailroom.v1.UserService", "users and SMTP credentials land with the users issue"},
     {"mailroom.v1.OutboundService",
@@ -30,11 +31,14 @@ constexpr PendingService kPendingServices[] = {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ApiServices>> ApiServices::Create(storage::ConnectionPool* pool,
+                                                                 std::string listen_conninfo,
                                                                  int64_t max_response_bytes) {
   std::unique_ptr<ApiServices> api(new ApiServices());
+  api->events_ = std::make_unique<MessageEvents>(std::move(listen_conninfo));
   api->executor_ = std::make_unique<StorageExecutor>(kStorageThreads);
-  api->services_.push_back(
-      std::make_unique<MessageService>(pool, api->executor_.get(), max_response_bytes));
+  api->services_.push_back(std::make_unique<MessageService>(
+      pool, api->executor_.get(), api->events_.get(), max_response_bytes));
+  api->services_.push_back(std::make_unique<SessionService>(pool, api->executor_.get()));
   const google::protobuf::DescriptorPool* descriptors =
       google::protobuf::DescriptorPool::generated_pool();
   for (const PendingService& pending : kPendingServices) {

@@ -8,9 +8,11 @@
 #include <grpcpp/impl/codegen/service_type.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/message_events.h"
 #include "server/storage_executor.h"
 #include "storage/pool.h"
 
@@ -21,8 +23,11 @@ class ApiServices {
   // Internal when the binary lacks a service's descriptor (a build problem).
   // The implemented services read `pool` on their own storage executor and answer
   // RESOURCE_EXHAUSTED for a response above `max_response_bytes` (0: no limit).
+  // `listen_conninfo` is the libpq connection string of the dedicated connection that
+  // listens for new messages (server/message_events.h).
   // REQUIRES: pool outlives the ApiServices.
   static absl::StatusOr<std::unique_ptr<ApiServices>> Create(storage::ConnectionPool* pool,
+                                                             std::string listen_conninfo,
                                                              int64_t max_response_bytes);
 
   // REQUIRES: the ApiServices outlives the server they are registered with.
@@ -31,6 +36,8 @@ class ApiServices {
  private:
   ApiServices() = default;
 
+  // First, so that it is destroyed last: the services' waiting calls hold subscriptions.
+  std::unique_ptr<MessageEvents> events_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   // Declared after services_ so that it is destroyed first: it drains its tasks (which use
   // the services) before they go.

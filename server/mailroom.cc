@@ -48,8 +48,11 @@ absl::StatusOr<std::unique_ptr<Mailroom>> Mailroom::Start(const config::Config& 
   if (!pool.ok()) return pool.status();
   mailroom->pool_ = std::move(*pool);
 
-  absl::StatusOr<std::unique_ptr<ApiServices>> api =
-      ApiServices::Create(mailroom->pool_.get(), config.api.max_send_message_size);
+  absl::StatusOr<std::unique_ptr<ApiServices>> api = ApiServices::Create(
+      mailroom->pool_.get(),
+      storage::ConnectionString(storage::PoolOptions{
+          .url = config.database.url, .connect_timeout = config.database.connect_timeout}),
+      config.api.max_send_message_size);
   if (!api.ok()) return api.status();
   mailroom->api_ = std::move(*api);
 

@@ -1,6 +1,7 @@
 #include "server/message_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,8 +11,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "server/chunk_stream_reactor.h"
+#include "server/full_message.h"
 #include "server/grpc_status.h"
 #include "server/message_convert.h"
+#include "server/wait_for_message.h"
 #include "smtp/mime_message.h"
 #include "storage/ids.h"
 #include "storage/message_query.h"
@@ -25,8 +28,7 @@ namespace {
 constexpr int64_t kChunkBytes = 1 << 20;
 
 constexpr char kComesNext[] =
-    " is not implemented yet: streaming and waiting for messages come with the next part of "
-    "the query API";
+    " is not implemented yet: streaming messages comes with the next part of the query API";
 
 absl::Status ValidateId(const std::string& id) {
   if (id.empty()) return absl::InvalidArgumentError("id: required");
@@ -142,8 +144,11 @@ int ClampPageSize(int32_t requested) {
 }  // namespace
 
 MessageService::MessageService(storage::ConnectionPool* pool, StorageExecutor* executor,
-                               int64_t max_response_bytes)
-    : pool_(*pool), executor_(*executor), max_response_bytes_(max_response_bytes) {}
+                               MessageEvents* events, int64_t max_response_bytes)
+    : pool_(*pool),
+      executor_(*executor),
+      events_(*events),
+      max_response_bytes_(max_response_bytes) {}
 
 grpc::ServerUnaryReactor* MessageService::ListMessages(grpc::CallbackServerContext* context,
                                                        const v1::ListMessagesRequest* request,
@@ -174,22 +179,7 @@ grpc::ServerUnaryReactor* MessageService::GetMessage(grpc::CallbackServerContext
                                                      v1::GetMessageResponse* response) {
   if (absl::Status valid = ValidateId(request->id()); !valid.ok()) return Done(context, valid);
   return OnExecutor(context, executor_, [this, id = request->id(), response]() -> absl::Status {
-    absl::StatusOr<storage::MessageRecord> record = storage::GetMessageRecord(pool_, id);
-    if (!record.ok()) return record.status();
-    absl::StatusOr<std::string> raw = storage::ReadRaw(pool_, id);
-    if (!raw.ok()) return raw.status();
-    smtp::ParsedMessage parsed = smtp::ParseMimeMessage(*raw);
-    raw->clear();
-    ToMessageProto(*record, parsed, response->mutable_message());
-    const int64_t size = static_cast<int64_t>(response->ByteSizeLong());
-    if (max_response_bytes_ > 0 && size > max_response_bytes_) {
-      response->Clear();
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "the parsed message takes ", size, " bytes, more than the server's ", max_response_bytes_,
-          "-byte response limit; read its parts with "
-          "GetMessagePart or the whole with GetRawMessage"));
-    }
-    return absl::OkStatus();
+    return ReadFullMessage(pool_, id, max_response_bytes_, response->mutable_message());
   });
 }
 
@@ -278,13 +268,26 @@ grpc::ServerWriteReactor<v1::WatchMessagesResponse>* MessageService::WatchMessag
       grpc::Status(grpc::StatusCode::UNIMPLEMENTED, absl::StrCat("WatchMessages", kComesNext)));
 }
 
-grpc::ServerUnaryReactor* MessageService::WaitForMessage(
-    grpc::CallbackServerContext* context, const v1::WaitForMessageRequest* /*request*/,
-    v1::WaitForMessageResponse* /*response*/) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(
-      grpc::Status(grpc::StatusCode::UNIMPLEMENTED, absl::StrCat("WaitForMessage", kComesNext)));
-  return reactor;
+grpc::ServerUnaryReactor* MessageService::WaitForMessage(grpc::CallbackServerContext* context,
+                                                         const v1::WaitForMessageRequest* request,
+                                                         v1::WaitForMessageResponse* response) {
+  // The default `since` is taken before anything else so that a message committed while
+  // the call is set up still counts.
+  const absl::Time call_start = absl::Now();
+  absl::StatusOr<storage::MessageFilter> filter = storage::ParseQuery(request->query());
+  if (!filter.ok()) return Done(context, filter.status());
+  absl::Time since = call_start;
+  if (request->has_since()) {
+    since = absl::FromUnixSeconds(request->since().seconds()) +
+            absl::Nanoseconds(request->since().nanos());
+  }
+  const auto longest = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kMaxWait);
+  WaitRequest wait{.mailbox = request->mailbox(),
+                   .filter = std::move(*filter),
+                   .since = since,
+                   .deadline = std::min(context->deadline(), longest),
+                   .max_response_bytes = max_response_bytes_};
+  return StartWaitForMessage(pool_, executor_, events_, std::move(wait), response);
 }
 
 }  // namespace mailroom::server

@@ -1,7 +1,8 @@
 // MessageService: the gRPC callback implementation of mailroom.v1.MessageService for the
 // captured-message API (list, read, raw, part, delete, update). Every storage call runs on
 // the StorageExecutor; the gRPC callback threads only validate the request and hand off.
-// WatchMessages and WaitForMessage answer UNIMPLEMENTED until their milestone lands.
+// WaitForMessage waits without holding a thread (server/wait_for_message.h), fed by the
+// MessageEvents hub; WatchMessages answers UNIMPLEMENTED until its milestone lands.
 //
 // Thread-safe: RPCs run concurrently; the service holds no per-call state.
 
@@ -11,6 +12,7 @@
 #include <cstdint>
 
 #include "mailroom/v1/message_service.grpc.pb.h"
+#include "server/message_events.h"
 #include "server/storage_executor.h"
 #include "storage/pool.h"
 
@@ -19,8 +21,8 @@ namespace mailroom::server {
 class MessageService final : public v1::MessageService::CallbackService {
  public:
   // `max_response_bytes`: GetMessage answers RESOURCE_EXHAUSTED above it (0: no limit).
-  // REQUIRES: pool and executor outlive the service and every call it serves.
-  MessageService(storage::ConnectionPool* pool, StorageExecutor* executor,
+  // REQUIRES: pool, executor and events outlive the service and every call it serves.
+  MessageService(storage::ConnectionPool* pool, StorageExecutor* executor, MessageEvents* events,
                  int64_t max_response_bytes);
 
   grpc::ServerUnaryReactor* ListMessages(grpc::CallbackServerContext* context,
@@ -51,6 +53,7 @@ class MessageService final : public v1::MessageService::CallbackService {
  private:
   storage::ConnectionPool& pool_;
   StorageExecutor& executor_;
+  MessageEvents& events_;
   const int64_t max_response_bytes_;
 };
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "storage/message_wait.h"
 #include "storage/statement.h"
 #include "storage/text_encoding.h"
 
@@ -125,8 +126,29 @@ void BatchInserter::Insert(pqxx::transaction_base& txn,
     InsertMessages(txn, messages);
     InsertRecipients(txn, messages);
     InsertMailboxLinks(txn, messages);
+    NotifyNewMessages(txn, messages);
   }
   if (!sessions.empty()) InsertSessions(txn, sessions);
+}
+
+void BatchInserter::NotifyNewMessages(pqxx::transaction_base& txn,
+                                      absl::Span<const NewMessage* const> messages) {
+  // PostgreSQL delivers a NOTIFY only when the transaction commits, so listeners (the
+  // WaitForMessage and WatchMessages streams of every replica) hear of a message exactly
+  // when it can be read. The payload limit is 8000 bytes: long batches are split.
+  constexpr size_t kMaxPayload = 7900;
+  std::string payload;
+  const auto flush = [&] {
+    if (payload.empty()) return;
+    txn.exec_params("SELECT pg_notify($1, $2)", std::string(kMessagesChannel), payload);
+    payload.clear();
+  };
+  for (const NewMessage* m : messages) {
+    if (payload.size() + m->id.size() + 1 > kMaxPayload) flush();
+    if (!payload.empty()) payload.push_back(',');
+    payload.append(m->id);
+  }
+  flush();
 }
 
 void BatchInserter::InsertMessages(pqxx::transaction_base& txn,

@@ -48,6 +48,8 @@ class BatchInserter {
   void InsertRecipients(pqxx::transaction_base& txn, absl::Span<const NewMessage* const> messages);
   void InsertMailboxLinks(pqxx::transaction_base& txn,
                           absl::Span<const NewMessage* const> messages);
+  // Announces the messages' ids on kMessagesChannel (storage/message_wait.h) at commit.
+  void NotifyNewMessages(pqxx::transaction_base& txn, absl::Span<const NewMessage* const> messages);
   void InsertSessions(pqxx::transaction_base& txn, absl::Span<const NewSession* const> sessions);
 
   // The messages statement for n rows, built on first use; index n - 1.

@@ -302,10 +302,11 @@ TEST_F(MessageServiceTest, UpdateDeleteAndErrors) {
   EXPECT_EQ(Raw(id, &raw, &size).error_code(), grpc::StatusCode::NOT_FOUND);
   {
     grpc::ClientContext context;
-    v1::WaitForMessageRequest request;
-    v1::WaitForMessageResponse response;
-    EXPECT_EQ(stub_->WaitForMessage(&context, request, &response).error_code(),
-              grpc::StatusCode::UNIMPLEMENTED);
+    v1::WatchMessagesRequest request;
+    auto reader = stub_->WatchMessages(&context, request);
+    v1::WatchMessagesResponse event;
+    EXPECT_FALSE(reader->Read(&event));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
   }
 }
 
