@@ -5,22 +5,10 @@
 
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "server/proto_time.h"
 
 namespace mailroom::server {
 namespace {
-
-void SetTime(absl::Time time, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(time);
-  // Floor division, so that times before 1970 keep nanos in [0, 1e9).
-  int64_t seconds = micros / 1000000;
-  int64_t rest = micros % 1000000;
-  if (rest < 0) {
-    rest += 1000000;
-    --seconds;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(rest * 1000));
-}
 
 void AddAddresses(const std::vector<smtp::MailAddress>& addresses,
                   google::protobuf::RepeatedPtrField<v1::EmailAddress>* out) {
@@ -55,12 +43,12 @@ void FillStoredFields(const storage::MessageSummaryRow& row, Proto* out) {
     AddParameters(recipient.parameters, added->mutable_parameters());
   }
   out->set_subject(row.subject);
-  if (row.date.has_value()) SetTime(*row.date, out->mutable_date());
+  if (row.date.has_value()) SetTimestamp(*row.date, out->mutable_date());
   out->set_internet_message_id(row.message_id_header);
   out->set_size_bytes(row.size_bytes);
   out->set_read(row.read);
   out->set_has_attachments(row.has_attachments);
-  SetTime(row.received_at, out->mutable_receive_time());
+  SetTimestamp(row.received_at, out->mutable_receive_time());
   out->set_session_id(row.session_id);
   out->set_auth_user(row.auth_user);
 }

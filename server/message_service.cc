@@ -14,6 +14,8 @@
 #include "server/full_message.h"
 #include "server/grpc_status.h"
 #include "server/message_convert.h"
+#include "server/proto_time.h"
+#include "server/unary_call.h"
 #include "server/wait_for_message.h"
 #include "smtp/mime_message.h"
 #include "storage/ids.h"
@@ -36,23 +38,6 @@ absl::Status ValidateId(const std::string& id) {
     return absl::InvalidArgumentError(absl::StrCat("id: `", id, "` is not a message id (UUID)"));
   }
   return absl::OkStatus();
-}
-
-// Finishes `reactor` with `status` on the calling thread.
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
-// Runs `work` on the executor and finishes the call with what it returns.
-template <typename Work>
-grpc::ServerUnaryReactor* OnExecutor(grpc::CallbackServerContext* context,
-                                     StorageExecutor& executor, Work work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor.Submit(
-      [reactor, work = std::move(work)]() mutable { reactor->Finish(ToGrpcStatus(work())); });
-  return reactor;
 }
 
 // A streaming call that ends at once with `status`.
@@ -154,15 +139,15 @@ grpc::ServerUnaryReactor* MessageService::ListMessages(grpc::CallbackServerConte
                                                        const v1::ListMessagesRequest* request,
                                                        v1::ListMessagesResponse* response) {
   if (request->page_size() < 0) {
-    return Done(context, absl::InvalidArgumentError("page_size: must not be negative"));
+    return FinishNow(context, absl::InvalidArgumentError("page_size: must not be negative"));
   }
   absl::StatusOr<storage::MessageFilter> filter = storage::ParseQuery(request->query());
-  if (!filter.ok()) return Done(context, filter.status());
+  if (!filter.ok()) return FinishNow(context, filter.status());
   storage::ListQuery query{.mailbox = request->mailbox(),
                            .filter = std::move(*filter),
                            .page_size = ClampPageSize(request->page_size()),
                            .page_token = request->page_token()};
-  return OnExecutor(
+  return FinishOnExecutor(
       context, executor_, [this, query = std::move(query), response]() -> absl::Status {
         absl::StatusOr<storage::MessagePage> page = storage::ListMessages(pool_, query);
         if (!page.ok()) return page.status();
@@ -177,10 +162,11 @@ grpc::ServerUnaryReactor* MessageService::ListMessages(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* MessageService::GetMessage(grpc::CallbackServerContext* context,
                                                      const v1::GetMessageRequest* request,
                                                      v1::GetMessageResponse* response) {
-  if (absl::Status valid = ValidateId(request->id()); !valid.ok()) return Done(context, valid);
-  return OnExecutor(context, executor_, [this, id = request->id(), response]() -> absl::Status {
-    return ReadFullMessage(pool_, id, max_response_bytes_, response->mutable_message());
-  });
+  if (absl::Status valid = ValidateId(request->id()); !valid.ok()) return FinishNow(context, valid);
+  return FinishOnExecutor(
+      context, executor_, [this, id = request->id(), response]() -> absl::Status {
+        return ReadFullMessage(pool_, id, max_response_bytes_, response->mutable_message());
+      });
 }
 
 grpc::ServerWriteReactor<v1::GetRawMessageResponse>* MessageService::GetRawMessage(
@@ -206,60 +192,63 @@ grpc::ServerWriteReactor<v1::GetMessagePartResponse>* MessageService::GetMessage
 grpc::ServerUnaryReactor* MessageService::DeleteMessage(grpc::CallbackServerContext* context,
                                                         const v1::DeleteMessageRequest* request,
                                                         v1::DeleteMessageResponse* /*response*/) {
-  if (absl::Status valid = ValidateId(request->id()); !valid.ok()) return Done(context, valid);
-  return OnExecutor(context, executor_,
-                    [this, id = request->id()] { return storage::DeleteMessage(pool_, id); });
+  if (absl::Status valid = ValidateId(request->id()); !valid.ok()) return FinishNow(context, valid);
+  return FinishOnExecutor(context, executor_,
+                          [this, id = request->id()] { return storage::DeleteMessage(pool_, id); });
 }
 
 grpc::ServerUnaryReactor* MessageService::DeleteMessages(grpc::CallbackServerContext* context,
                                                          const v1::DeleteMessagesRequest* request,
                                                          v1::DeleteMessagesResponse* response) {
   if (request->mailbox().empty() && request->query().empty() && !request->confirm_all()) {
-    return Done(context, absl::InvalidArgumentError(
-                             "confirm_all: must be true to delete every message (mailbox and "
-                             "query are both empty)"));
+    return FinishNow(context, absl::InvalidArgumentError(
+                                  "confirm_all: must be true to delete every message (mailbox and "
+                                  "query are both empty)"));
   }
   absl::StatusOr<storage::MessageFilter> filter = storage::ParseQuery(request->query());
-  if (!filter.ok()) return Done(context, filter.status());
-  return OnExecutor(context, executor_,
-                    [this, mailbox = request->mailbox(), filter = std::move(*filter),
-                     response]() -> absl::Status {
-                      absl::StatusOr<int64_t> deleted =
-                          storage::DeleteMessages(pool_, mailbox, filter);
-                      if (!deleted.ok()) return deleted.status();
-                      response->set_deleted_count(*deleted);
-                      return absl::OkStatus();
-                    });
+  if (!filter.ok()) return FinishNow(context, filter.status());
+  return FinishOnExecutor(context, executor_,
+                          [this, mailbox = request->mailbox(), filter = std::move(*filter),
+                           response]() -> absl::Status {
+                            absl::StatusOr<int64_t> deleted =
+                                storage::DeleteMessages(pool_, mailbox, filter);
+                            if (!deleted.ok()) return deleted.status();
+                            response->set_deleted_count(*deleted);
+                            return absl::OkStatus();
+                          });
 }
 
 grpc::ServerUnaryReactor* MessageService::UpdateMessage(grpc::CallbackServerContext* context,
                                                         const v1::UpdateMessageRequest* request,
                                                         v1::UpdateMessageResponse* response) {
   if (!request->has_message())
-    return Done(context, absl::InvalidArgumentError("message: required"));
+    return FinishNow(context, absl::InvalidArgumentError("message: required"));
   if (absl::Status valid = ValidateId(request->message().id()); !valid.ok()) {
-    return Done(context, absl::InvalidArgumentError(absl::StrCat("message.", valid.message())));
+    return FinishNow(context,
+                     absl::InvalidArgumentError(absl::StrCat("message.", valid.message())));
   }
   if (request->update_mask().paths_size() == 0) {
-    return Done(context, absl::InvalidArgumentError(
-                             "update_mask: required; the field that can be updated is `read`"));
+    return FinishNow(context,
+                     absl::InvalidArgumentError(
+                         "update_mask: required; the field that can be updated is `read`"));
   }
   for (const std::string& path : request->update_mask().paths()) {
     if (path != "read" && path != "*") {
-      return Done(context, absl::InvalidArgumentError(absl::StrCat(
-                               "update_mask: `", path,
-                               "` cannot be updated; the field that can be updated is `read`")));
+      return FinishNow(context,
+                       absl::InvalidArgumentError(absl::StrCat(
+                           "update_mask: `", path,
+                           "` cannot be updated; the field that can be updated is `read`")));
     }
   }
-  return OnExecutor(context, executor_,
-                    [this, id = request->message().id(), read = request->message().read(),
-                     response]() -> absl::Status {
-                      absl::StatusOr<storage::MessageRecord> record =
-                          storage::SetMessageRead(pool_, id, read);
-                      if (!record.ok()) return record.status();
-                      ToSummaryProto(record->summary, response->mutable_message());
-                      return absl::OkStatus();
-                    });
+  return FinishOnExecutor(context, executor_,
+                          [this, id = request->message().id(), read = request->message().read(),
+                           response]() -> absl::Status {
+                            absl::StatusOr<storage::MessageRecord> record =
+                                storage::SetMessageRead(pool_, id, read);
+                            if (!record.ok()) return record.status();
+                            ToSummaryProto(record->summary, response->mutable_message());
+                            return absl::OkStatus();
+                          });
 }
 
 grpc::ServerWriteReactor<v1::WatchMessagesResponse>* MessageService::WatchMessages(
@@ -275,11 +264,12 @@ grpc::ServerUnaryReactor* MessageService::WaitForMessage(grpc::CallbackServerCon
   // the call is set up still counts.
   const absl::Time call_start = absl::Now();
   absl::StatusOr<storage::MessageFilter> filter = storage::ParseQuery(request->query());
-  if (!filter.ok()) return Done(context, filter.status());
+  if (!filter.ok()) return FinishNow(context, filter.status());
   absl::Time since = call_start;
   if (request->has_since()) {
-    since = absl::FromUnixSeconds(request->since().seconds()) +
-            absl::Nanoseconds(request->since().nanos());
+    absl::StatusOr<absl::Time> requested = FromTimestamp(request->since(), "since");
+    if (!requested.ok()) return FinishNow(context, requested.status());
+    since = *requested;
   }
   const auto longest = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kMaxWait);
   WaitRequest wait{.mailbox = request->mailbox(),

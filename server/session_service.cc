@@ -12,48 +12,12 @@
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "server/grpc_status.h"
+#include "server/proto_time.h"
+#include "server/unary_call.h"
 #include "storage/session_store.h"
 
 namespace mailroom::server {
 namespace {
-
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
-// Runs `work` on the executor and finishes the call with what it returns.
-template <typename Work>
-grpc::ServerUnaryReactor* OnExecutor(grpc::CallbackServerContext* context,
-                                     StorageExecutor& executor, Work work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor.Submit(
-      [reactor, work = std::move(work)]() mutable { reactor->Finish(ToGrpcStatus(work())); });
-  return reactor;
-}
-
-absl::StatusOr<std::optional<absl::Time>> FromTimestamp(
-    bool present, const google::protobuf::Timestamp& timestamp, absl::string_view field) {
-  if (!present) return std::nullopt;
-  if (timestamp.nanos() < 0 || timestamp.nanos() > 999999999) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ".nanos: must be in [0, 999999999]"));
-  }
-  return absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
-}
-
-void SetTime(absl::Time time, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(time);
-  // Floor division, so that times before 1970 keep nanos in [0, 1e9).
-  int64_t seconds = micros / 1000000;
-  int64_t rest = micros % 1000000;
-  if (rest < 0) {
-    rest += 1000000;
-    --seconds;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(rest * 1000));
-}
 
 // Builds the filter shared by ListSessions and DeleteSessions from the request fields.
 template <typename Request>
@@ -62,14 +26,16 @@ absl::StatusOr<storage::SessionFilter> FilterOf(const Request& request) {
   filter.client_address = request.client_address();
   filter.auth_user = request.auth_user();
   if (request.has_has_error()) filter.has_error = request.has_error();
-  absl::StatusOr<std::optional<absl::Time>> since =
-      FromTimestamp(request.has_since(), request.since(), "since");
-  if (!since.ok()) return since.status();
-  filter.since = *since;
-  absl::StatusOr<std::optional<absl::Time>> until =
-      FromTimestamp(request.has_until(), request.until(), "until");
-  if (!until.ok()) return until.status();
-  filter.until = *until;
+  if (request.has_since()) {
+    absl::StatusOr<absl::Time> since = FromTimestamp(request.since(), "since");
+    if (!since.ok()) return since.status();
+    filter.since = *since;
+  }
+  if (request.has_until()) {
+    absl::StatusOr<absl::Time> until = FromTimestamp(request.until(), "until");
+    if (!until.ok()) return until.status();
+    filter.until = *until;
+  }
   return filter;
 }
 
@@ -108,8 +74,8 @@ void ToSessionProto(const storage::SessionRow& row, v1::Session* out) {
   out->set_ehlo_name(row.ehlo_name);
   out->set_auth_user(row.auth_user);
   out->set_auth_mechanism(row.auth_mechanism);
-  SetTime(row.started_at, out->mutable_start_time());
-  SetTime(row.ended_at, out->mutable_end_time());
+  SetTimestamp(row.started_at, out->mutable_start_time());
+  SetTimestamp(row.ended_at, out->mutable_end_time());
   out->set_message_count(row.message_count);
   out->set_outcome(OutcomeProto(row.outcome));
   out->set_error_reply_count(row.error_reply_count);
@@ -128,18 +94,18 @@ grpc::ServerUnaryReactor* SessionService::ListSessions(grpc::CallbackServerConte
                                                        const v1::ListSessionsRequest* request,
                                                        v1::ListSessionsResponse* response) {
   if (request->page_size() < 0) {
-    return Done(context, absl::InvalidArgumentError("page_size: must not be negative"));
+    return FinishNow(context, absl::InvalidArgumentError("page_size: must not be negative"));
   }
   absl::StatusOr<storage::SessionFilter> filter = FilterOf(*request);
-  if (!filter.ok()) return Done(context, filter.status());
+  if (!filter.ok()) return FinishNow(context, filter.status());
   if (absl::Status valid = storage::ValidateSessionFilter(*filter); !valid.ok()) {
-    return Done(context, valid);
+    return FinishNow(context, valid);
   }
   storage::SessionListQuery query{
       .filter = *std::move(filter),
       .page_size = std::min<int>(request->page_size(), storage::kMaxSessionPageSize),
       .page_token = request->page_token()};
-  return OnExecutor(
+  return FinishOnExecutor(
       context, executor_, [this, query = std::move(query), response]() -> absl::Status {
         absl::StatusOr<storage::SessionPage> page = storage::ListSessions(pool_, query);
         if (!page.ok()) return page.status();
@@ -154,18 +120,19 @@ grpc::ServerUnaryReactor* SessionService::ListSessions(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* SessionService::GetSession(grpc::CallbackServerContext* context,
                                                      const v1::GetSessionRequest* request,
                                                      v1::GetSessionResponse* response) {
-  if (request->id().empty()) return Done(context, absl::InvalidArgumentError("id: required"));
+  if (request->id().empty()) return FinishNow(context, absl::InvalidArgumentError("id: required"));
   if (request->transcript_page_size() < 0) {
-    return Done(context, absl::InvalidArgumentError("transcript_page_size: must not be negative"));
+    return FinishNow(context,
+                     absl::InvalidArgumentError("transcript_page_size: must not be negative"));
   }
-  return OnExecutor(context, executor_, [this, request, response]() -> absl::Status {
+  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
     absl::StatusOr<storage::SessionDetail> detail = storage::GetSession(
         pool_, request->id(), request->transcript_page_size(), request->transcript_page_token());
     if (!detail.ok()) return detail.status();
     ToSessionProto(detail->session, response->mutable_session());
     for (const storage::TranscriptLine& line : detail->transcript) {
       v1::TranscriptLine* out = response->add_transcript();
-      SetTime(line.time, out->mutable_time());
+      SetTimestamp(line.time, out->mutable_time());
       out->set_direction(DirectionProto(line.direction));
       out->set_text(line.text);
     }
@@ -178,23 +145,23 @@ grpc::ServerUnaryReactor* SessionService::DeleteSessions(grpc::CallbackServerCon
                                                          const v1::DeleteSessionsRequest* request,
                                                          v1::DeleteSessionsResponse* response) {
   absl::StatusOr<storage::SessionFilter> filter = FilterOf(*request);
-  if (!filter.ok()) return Done(context, filter.status());
+  if (!filter.ok()) return FinishNow(context, filter.status());
   filter->ids.assign(request->ids().begin(), request->ids().end());
   if (absl::Status valid = storage::ValidateSessionFilter(*filter); !valid.ok()) {
-    return Done(context, valid);
+    return FinishNow(context, valid);
   }
   if (filter->Empty() && !request->confirm_all()) {
-    return Done(context, absl::InvalidArgumentError(
-                             "confirm_all: must be true to delete every session (no id and "
-                             "no filter was given)"));
+    return FinishNow(context, absl::InvalidArgumentError(
+                                  "confirm_all: must be true to delete every session (no id and "
+                                  "no filter was given)"));
   }
-  return OnExecutor(context, executor_,
-                    [this, filter = *std::move(filter), response]() -> absl::Status {
-                      absl::StatusOr<int64_t> deleted = storage::DeleteSessions(pool_, filter);
-                      if (!deleted.ok()) return deleted.status();
-                      response->set_deleted_count(*deleted);
-                      return absl::OkStatus();
-                    });
+  return FinishOnExecutor(
+      context, executor_, [this, filter = *std::move(filter), response]() -> absl::Status {
+        absl::StatusOr<int64_t> deleted = storage::DeleteSessions(pool_, filter);
+        if (!deleted.ok()) return deleted.status();
+        response->set_deleted_count(*deleted);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace mailroom::server
