@@ -126,16 +126,14 @@ void BatchInserter::Insert(pqxx::transaction_base& txn,
     InsertMessages(txn, messages);
     InsertRecipients(txn, messages);
     InsertMailboxLinks(txn, messages);
-    NotifyNewMessages(txn, messages);
   }
   if (!sessions.empty()) InsertSessions(txn, sessions);
 }
 
 void BatchInserter::NotifyNewMessages(pqxx::transaction_base& txn,
                                       absl::Span<const NewMessage* const> messages) {
-  // PostgreSQL delivers a NOTIFY only when the transaction commits, so listeners (the
-  // WaitForMessage and WatchMessages streams of every replica) hear of a message exactly
-  // when it can be read. The payload limit is 8000 bytes: long batches are split.
+  // Listeners (the WaitForMessage streams of every replica) hear of a message once it can
+  // be read. The payload limit is 8000 bytes: long batches are split.
   constexpr size_t kMaxPayload = 7900;
   std::string payload;
   const auto flush = [&] {

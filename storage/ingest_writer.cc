@@ -261,11 +261,25 @@ absl::Status IngestWriter::TryWrite(WriterState& state, const Batch& batch, bool
   } catch (...) {
     status = CurrentExceptionToStatus(secrets_);
   }
+  if (status.ok() && !messages.empty()) Announce(state, messages);
   if (!status.ok() && (IsConnectionLost(status) || !state.conn->is_open())) {
     state.conn.reset();
     retry = reused && status.code() == absl::StatusCode::kUnavailable;
   }
   return status;
+}
+
+void IngestWriter::Announce(WriterState& state, absl::Span<const NewMessage* const> messages) {
+  // The messages are committed whatever happens here; a lost announcement only makes a
+  // waiter find them on its next look (after any other message, or a listener reconnect).
+  try {
+    pqxx::work txn(*state.conn, "announce");
+    txn.exec("SET LOCAL synchronous_commit = off");
+    state.inserter.NotifyNewMessages(txn, messages);
+    txn.commit();
+  } catch (...) {
+    state.conn.reset();
+  }
 }
 
 void IngestWriter::Record(const Batch& batch, const absl::Status& status) {

@@ -64,6 +64,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "storage/ingest_rows.h"
 
 namespace mailroom::storage {
@@ -167,6 +168,8 @@ class IngestWriter {
   // After any other failure: the batch's sessions go back into the queue (if it has room
   // and the writer is not stopping), and the writer pauses before its next attempt.
   void KeepSessionsForLater(Batch& batch);
+  // After a commit: tells listeners about the new messages (storage/ingest_batch.h).
+  void Announce(WriterState& state, absl::Span<const NewMessage* const> messages);
   void PauseAfterFailure();
 
   void WriterLoop();

@@ -68,9 +68,14 @@ class MessageWaitTest : public ::testing::Test {
       ids.push_back(m.id);
     }
     EXPECT_OK(pool_->Run([&](pqxx::connection& conn) {
+      BatchInserter inserter;
       pqxx::work txn(conn);
-      BatchInserter().Insert(txn, pointers, {});
+      inserter.Insert(txn, pointers, {});
       txn.commit();
+      // Announced after the COMMIT, in a transaction of its own, as IngestWriter does.
+      pqxx::work announce(conn);
+      inserter.NotifyNewMessages(announce, pointers);
+      announce.commit();
     }));
     return ids;
   }
