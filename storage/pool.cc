@@ -1,6 +1,5 @@
 #include "storage/pool.h"
 
-
 #include <cmath>
 #include <pqxx/nontransaction>
 #include <utility>

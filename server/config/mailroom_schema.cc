@@ -153,62 +153,60 @@ Schema BuildSchema() {
                   "starttls", "STARTTLS offered after EHLO, or implicit TLS from the first byte.");
               listener.Bool("tls_required", &ListenerConfig::tls_required, "false",
                             "Refuse MAIL and AUTH until STARTTLS (530 5.7.0).");
-              listener.Bool("allow_plaintext_auth", &ListenerConfig::allow_plaintext_auth,
-                            "false",
+              listener.Bool("allow_plaintext_auth", &ListenerConfig::allow_plaintext_auth, "false",
                             "Allow AUTH before TLS; otherwise it is refused with 538 5.7.11.");
             },
             {{{"name", "smtp"}, {"port", "2525"}, {"tls", "starttls"}},
              {{"name", "smtps"}, {"port", "2465"}, {"tls", "implicit"}}});
-        smtp.Section(
-            "tls", &SmtpConfig::tls, "TLS for STARTTLS and implicit-TLS listeners.",
-            [](SectionBuilder<SmtpTlsConfig>& tls) {
-              tls.String("cert_file", &SmtpTlsConfig::cert_file, "",
-                         "PEM certificate chain, reloaded on SIGHUP; empty: self-signed.");
-              tls.String("key_file", &SmtpTlsConfig::key_file, "",
-                         "PEM private key of cert_file.");
-              tls.Enum("min_version", &SmtpTlsConfig::min_version,
-                       {{"TLSv1.2", TlsVersion::kTls12}, {"TLSv1.3", TlsVersion::kTls13}},
-                       "TLSv1.2", "Oldest TLS version accepted.");
-            });
-        smtp.Section(
-            "auth", &SmtpConfig::auth, "SMTP AUTH (PLAIN, LOGIN, CRAM-MD5).",
-            [](SectionBuilder<SmtpAuthConfig>& auth) {
-              auth.Enum("mode", &SmtpAuthConfig::mode,
-                        {{"none", AuthMode::kNone},
-                         {"optional", AuthMode::kOptional},
-                         {"required", AuthMode::kRequired}},
-                        "optional",
-                        "`none`: not offered; `optional`: offered; `required`: MAIL before "
-                        "AUTH is refused (530 5.7.0).");
-              auth.Bool("allow_any_credentials", &SmtpAuthConfig::allow_any_credentials, "true",
-                        "Accept any user name and password, as smtp4dev does.");
-            });
+        smtp.Section("tls", &SmtpConfig::tls, "TLS for STARTTLS and implicit-TLS listeners.",
+                     [](SectionBuilder<SmtpTlsConfig>& tls) {
+                       tls.String("cert_file", &SmtpTlsConfig::cert_file, "",
+                                  "PEM certificate chain, reloaded on SIGHUP; empty: self-signed.");
+                       tls.String("key_file", &SmtpTlsConfig::key_file, "",
+                                  "PEM private key of cert_file.");
+                       tls.Enum("min_version", &SmtpTlsConfig::min_version,
+                                {{"TLSv1.2", TlsVersion::kTls12}, {"TLSv1.3", TlsVersion::kTls13}},
+                                "TLSv1.2", "Oldest TLS version accepted.");
+                     });
+        smtp.Section("auth", &SmtpConfig::auth, "SMTP AUTH (PLAIN, LOGIN, CRAM-MD5).",
+                     [](SectionBuilder<SmtpAuthConfig>& auth) {
+                       auth.Enum(
+                           "mode", &SmtpAuthConfig::mode,
+                           {{"none", AuthMode::kNone},
+                            {"optional", AuthMode::kOptional},
+                            {"required", AuthMode::kRequired}},
+                           "optional",
+                           "`none`: not offered; `optional`: offered; `required`: MAIL before "
+                           "AUTH is refused (530 5.7.0).");
+                       auth.Bool("allow_any_credentials", &SmtpAuthConfig::allow_any_credentials,
+                                 "true", "Accept any user name and password, as smtp4dev does.");
+                     });
         smtp.Section(
             "limits", &SmtpConfig::limits, "Protocol limits (RFC 5321 §4.5.3).",
             [](SectionBuilder<SmtpLimitsConfig>& limits) {
               limits.Bytes("max_message_size", &SmtpLimitsConfig::max_message_size, 1024,
                            std::numeric_limits<int32_t>::max(), "32MiB",
                            "Largest message accepted, advertised as SIZE (552 5.3.4 above).");
-              limits.Integer("max_recipients", &SmtpLimitsConfig::max_recipients, 1, 100000,
-                             "100", "Recipients per message (452 4.5.3 beyond).");
-              limits.Integer("max_command_line", &SmtpLimitsConfig::max_command_line, 512,
-                             65536, "512", "Longest command line in octets, CRLF included.");
+              limits.Integer("max_recipients", &SmtpLimitsConfig::max_recipients, 1, 100000, "100",
+                             "Recipients per message (452 4.5.3 beyond).");
+              limits.Integer("max_command_line", &SmtpLimitsConfig::max_command_line, 512, 65536,
+                             "512", "Longest command line in octets, CRLF included.");
               limits.Integer("max_text_line", &SmtpLimitsConfig::max_text_line, 1000, 1 << 20,
                              "1000", "Longest message line in octets, CRLF included.");
               limits.Integer("max_errors", &SmtpLimitsConfig::max_errors, 1, 1000, "10",
                              "Bad commands in a session before it is closed (421 4.7.0).");
               limits.Integer("max_connections", &SmtpLimitsConfig::max_connections, 1, 1000000,
                              "1000", "Connections at once, all listeners together.");
-              limits.Integer("max_connections_per_ip", &SmtpLimitsConfig::max_connections_per_ip,
-                             1, 1000000, "100", "Connections at once from one client address.");
+              limits.Integer("max_connections_per_ip", &SmtpLimitsConfig::max_connections_per_ip, 1,
+                             1000000, "100", "Connections at once from one client address.");
               limits.Duration("command_timeout", &SmtpLimitsConfig::command_timeout,
                               kAtLeastOneMillisecond, "5m",
                               "Wait for the next command (RFC 5321 §4.5.3.2.7).");
               limits.Duration("data_block_timeout", &SmtpLimitsConfig::data_block_timeout,
                               kAtLeastOneMillisecond, "3m",
                               "Wait for the next block of message data (§4.5.3.2.5).");
-              limits.Bool("reject_bare_line_endings",
-                          &SmtpLimitsConfig::reject_bare_line_endings, "true",
+              limits.Bool("reject_bare_line_endings", &SmtpLimitsConfig::reject_bare_line_endings,
+                          "true",
                           "Reject bare LF or CR in commands and data (SMTP smuggling "
                           "defence); false accepts them as line ends.");
             });
