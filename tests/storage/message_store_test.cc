@@ -28,6 +28,7 @@
 #include "storage/migrations.h"
 #include "storage/pool.h"
 #include "storage/schema.h"
+#include "tests/storage/migrated_database.h"
 #include "tests/support/scratch_database.h"
 #include "tests/support/status_matchers.h"
 
@@ -38,29 +39,11 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAreArray;
 
-constexpr char kQaMailboxId[] = "00000000-0000-7000-8000-0000000000aa";
 const absl::Time kBase =
     absl::FromCivil(absl::CivilSecond(2024, 5, 1, 10, 0, 0), absl::UTCTimeZone());
 
-class MessageStoreTest : public ::testing::Test {
+class MessageStoreTest : public MigratedDatabaseTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<testing::ScratchDatabase> db = testing::ScratchDatabase::Create();
-    ASSERT_OK(db.status());
-    db_ = std::make_unique<testing::ScratchDatabase>(*std::move(db));
-    absl::StatusOr<std::unique_ptr<ConnectionPool>> pool =
-        ConnectionPool::Create({.url = db_->url(), .size = 4});
-    ASSERT_OK(pool.status());
-    pool_ = *std::move(pool);
-    ASSERT_OK(Migrate(*pool_).status());
-    ASSERT_OK(pool_->Run([](pqxx::connection& conn) {
-      pqxx::work txn(conn);
-      txn.exec_params("INSERT INTO mailboxes (id, name, position) VALUES ($1, 'qa', 1)",
-                      std::string(kQaMailboxId));
-      txn.commit();
-    }));
-  }
-
   // Stores `messages` as the ingest writer would.
   void Store(std::vector<NewMessage> messages) {
     std::vector<const NewMessage*> pointers;
@@ -90,9 +73,6 @@ class MessageStoreTest : public ::testing::Test {
     for (const MessageSummaryRow& m : page->messages) subjects.push_back(m.subject);
     return subjects;
   }
-
-  std::unique_ptr<testing::ScratchDatabase> db_;
-  std::unique_ptr<ConnectionPool> pool_;
 };
 
 // `size` bytes of raw message. NewMessage::raw does not own its bytes: these live forever.

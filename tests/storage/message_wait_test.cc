@@ -19,6 +19,7 @@
 #include "storage/migrations.h"
 #include "storage/pool.h"
 #include "storage/schema.h"
+#include "tests/storage/migrated_database.h"
 #include "tests/support/scratch_database.h"
 #include "tests/support/status_matchers.h"
 
@@ -28,29 +29,11 @@ namespace {
 using ::testing::ElementsAreArray;
 using ::testing::Optional;
 
-constexpr char kQaMailboxId[] = "00000000-0000-7000-8000-0000000000aa";
 const absl::Time kBase =
     absl::FromCivil(absl::CivilSecond(2024, 5, 1, 10, 0, 0), absl::UTCTimeZone());
 
-class MessageWaitTest : public ::testing::Test {
+class MessageWaitTest : public MigratedDatabaseTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<testing::ScratchDatabase> db = testing::ScratchDatabase::Create();
-    ASSERT_OK(db.status());
-    db_ = std::make_unique<testing::ScratchDatabase>(*std::move(db));
-    absl::StatusOr<std::unique_ptr<ConnectionPool>> pool =
-        ConnectionPool::Create({.url = db_->url(), .size = 2});
-    ASSERT_OK(pool.status());
-    pool_ = *std::move(pool);
-    ASSERT_OK(Migrate(*pool_).status());
-    ASSERT_OK(pool_->Run([](pqxx::connection& conn) {
-      pqxx::work txn(conn);
-      txn.exec_params("INSERT INTO mailboxes (id, name, position) VALUES ($1, 'qa', 1)",
-                      std::string(kQaMailboxId));
-      txn.commit();
-    }));
-  }
-
   // Stores one message per subject, a minute apart from kBase, in `mailbox_id`; returns ids.
   std::vector<std::string> Store(const std::vector<std::string>& subjects,
                                  const std::string& mailbox_id = std::string(kDefaultMailboxId)) {
@@ -86,9 +69,6 @@ class MessageWaitTest : public ::testing::Test {
     if (!filter.ok()) return filter.status();
     return FindFirstMessage(*pool_, mailbox, *filter, since);
   }
-
-  std::unique_ptr<testing::ScratchDatabase> db_;
-  std::unique_ptr<ConnectionPool> pool_;
 };
 
 TEST_F(MessageWaitTest, EarliestMatchAtOrAfterSince) {
