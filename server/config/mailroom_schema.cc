@@ -122,6 +122,36 @@ Schema BuildSchema() {
                  "10s", "Time given to calls in flight when the server stops.");
     api.Bool("reflection", &ApiConfig::reflection, "true",
              "Serve gRPC reflection, so that grpcurl works without .proto files.");
+    api.List(
+        "tokens", &ApiConfig::tokens,
+        "Bearer tokens (`authorization: Bearer ...`); none: the API is open.",
+        [](SectionBuilder<ApiTokenConfig>& token) {
+          token.String("name", &ApiTokenConfig::name, kRequired,
+                       "Names the token in logs; the token itself is never logged.",
+                       NonEmptyText());
+          token.Secret("token", &ApiTokenConfig::token, kRequired,
+                       "The token; at least 16 characters.");
+          token.Enum("role", &ApiTokenConfig::role,
+                     {{"admin", ApiRole::kAdmin},
+                      {"reader", ApiRole::kReader},
+                      {"sender", ApiRole::kSender}},
+                     kRequired,
+                     "`admin`: everything; `reader`: read and delete messages and sessions; "
+                     "`sender`: send mail only.");
+        },
+        {});
+    api.Bool("allow_unauthenticated", &ApiConfig::allow_unauthenticated, "false",
+             "Allow an API without tokens on a non-loopback address.");
+    api.Section("tls", &ApiConfig::tls, "TLS for the gRPC API.",
+                [](SectionBuilder<ApiTlsConfig>& tls) {
+                  tls.String("cert_file", &ApiTlsConfig::cert_file, "",
+                             "PEM certificate chain; empty: plaintext HTTP/2.");
+                  tls.String("key_file", &ApiTlsConfig::key_file, "",
+                             "PEM private key of cert_file.");
+                  tls.String("client_ca_file", &ApiTlsConfig::client_ca_file, "",
+                             "PEM CA certificates; set: clients must present a certificate "
+                             "signed by one of them (mTLS).");
+                });
   });
 
   root.Section("metrics", &Config::metrics, "Prometheus metrics.",
@@ -180,6 +210,9 @@ Schema BuildSchema() {
                            "AUTH is refused (530 5.7.0).");
                        auth.Bool("allow_any_credentials", &SmtpAuthConfig::allow_any_credentials,
                                  "true", "Accept any user name and password, as smtp4dev does.");
+                       auth.Bool("deliver_to_user_mailbox",
+                                 &SmtpAuthConfig::deliver_to_user_mailbox, "true",
+                                 "Mail sent by a configured user goes to its default mailbox.");
                      });
         smtp.Section(
             "limits", &SmtpConfig::limits, "Protocol limits (RFC 5321 §4.5.3).",
@@ -225,6 +258,28 @@ Schema BuildSchema() {
                           {"implicit", RelayTls::kImplicit}},
                          "starttls", "How the connection to the relay is encrypted.");
             });
+      });
+
+  root.Section(
+      "retention", &Config::retention,
+      "What is kept: beyond these limits the oldest messages and sessions are pruned.",
+      [](SectionBuilder<RetentionConfig>& retention) {
+        retention.Integer("max_messages", &RetentionConfig::max_messages, int64_t{0},
+                          std::numeric_limits<int64_t>::max(), "0",
+                          "Most messages kept in all mailboxes together; 0: no limit.");
+        retention.Duration("max_message_age", &RetentionConfig::max_message_age,
+                           absl::ZeroDuration(), "0s",
+                           "Messages older than this are pruned; 0s: no limit.");
+        retention.Integer("max_sessions", &RetentionConfig::max_sessions, int64_t{0},
+                          std::numeric_limits<int64_t>::max(), "100000",
+                          "Most SMTP sessions (with transcripts) kept; 0: no limit.");
+        retention.Duration("max_session_age", &RetentionConfig::max_session_age,
+                           absl::ZeroDuration(), "0s",
+                           "SMTP sessions older than this are pruned; 0s: no limit.");
+        retention.Duration("interval", &RetentionConfig::interval, kAtLeastOneMillisecond, "10s",
+                           "How often the pruning job runs (on one replica at a time).");
+        retention.Integer("batch_size", &RetentionConfig::batch_size, 1, 100000, "1000",
+                          "Rows deleted per transaction, so capture never waits long.");
       });
 
   root.AddCheck(CheckListeners);

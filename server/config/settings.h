@@ -40,6 +40,25 @@ struct DatabaseConfig {
   bool operator==(const DatabaseConfig&) const = default;
 };
 
+enum class ApiRole { kAdmin, kReader, kSender };
+
+// A bearer token of the gRPC API (`authorization: Bearer <token>`).
+struct ApiTokenConfig {
+  std::string name;   // Names the token in logs and metrics, never the token itself.
+  std::string token;  // Secret. Never log it.
+  ApiRole role{};
+
+  bool operator==(const ApiTokenConfig&) const = default;
+};
+
+struct ApiTlsConfig {
+  std::string cert_file;       // PEM chain; empty: the API speaks plaintext HTTP/2.
+  std::string key_file;        // PEM private key of cert_file.
+  std::string client_ca_file;  // PEM CAs; set: clients must present a certificate they signed.
+
+  bool operator==(const ApiTlsConfig&) const = default;
+};
+
 struct ApiConfig {
   std::string address;                   // host:port, IPv6 as [::1]:50051.
   int64_t max_receive_message_size = 0;  // Bytes.
@@ -53,6 +72,9 @@ struct ApiConfig {
   absl::Duration max_connection_age_grace;
   absl::Duration shutdown_grace_period;
   bool reflection = false;
+  std::vector<ApiTokenConfig> tokens;  // Empty: the API is open (see allow_unauthenticated).
+  bool allow_unauthenticated = false;  // Allow an open API on a non-loopback address.
+  ApiTlsConfig tls;
 
   bool operator==(const ApiConfig&) const = default;
 };
@@ -103,6 +125,8 @@ enum class AuthMode { kNone, kOptional, kRequired };
 struct SmtpAuthConfig {
   AuthMode mode{};
   bool allow_any_credentials = false;
+  // Mail sent by a configured user with a default mailbox goes to that mailbox.
+  bool deliver_to_user_mailbox = false;
 
   bool operator==(const SmtpAuthConfig&) const = default;
 };
@@ -134,12 +158,25 @@ struct SmtpConfig {
   bool operator==(const SmtpConfig&) const = default;
 };
 
+// Limits of what is kept; the pruning job removes the oldest beyond them. 0 means no limit.
+struct RetentionConfig {
+  int64_t max_messages = 0;
+  absl::Duration max_message_age;
+  int64_t max_sessions = 0;
+  absl::Duration max_session_age;
+  absl::Duration interval;  // How often the pruning job runs.
+  int batch_size = 0;       // Rows deleted per transaction.
+
+  bool operator==(const RetentionConfig&) const = default;
+};
+
 struct Config {
   LogConfig log;
   DatabaseConfig database;
   ApiConfig api;
   MetricsConfig metrics;
   SmtpConfig smtp;
+  RetentionConfig retention;
 
   bool operator==(const Config&) const = default;
 };
