@@ -78,19 +78,10 @@ class Writer {
     Line(depth, absl::StrCat(field.name, ": ", YamlScalar(*field.scalar.default_text)));
   }
 
-  // Items hold scalar settings only: that is all the schema declares today.
   void ListField(const Field& field, int depth) {
     Comment(depth, field.doc);
     Comment(depth, "Each item has:");
-    for (const Field& setting : field.fields) {
-      Comment(depth, absl::StrCat("  ", setting.name, ": ", setting.doc));
-      Comment(depth,
-              absl::StrCat(
-                  "    ", Sentence(setting.scalar.expected),
-                  setting.scalar.default_text
-                      ? absl::StrCat(" Default: ", YamlScalar(*setting.scalar.default_text), ".")
-                      : " Required."));
-    }
+    ItemSettings(field.fields, depth, "  ");
     if (field.default_items.empty()) {
       Line(depth, absl::StrCat(field.name, ": []"));
       return;
@@ -106,6 +97,33 @@ class Writer {
         if (!text) continue;  // A broken default item; the loader reports it.
         Line(depth + 1, absl::StrCat(first ? "- " : "  ", setting.name, ": ", YamlScalar(*text)));
         first = false;
+      }
+    }
+  }
+
+  // Documents the settings of a list item as comments, nested sections and lists indented.
+  void ItemSettings(const std::vector<Field>& fields, int depth, const std::string& indent) {
+    for (const Field& setting : fields) {
+      Comment(depth, absl::StrCat(indent, setting.name, ": ", setting.doc));
+      switch (setting.kind) {
+        case FieldKind::kScalar:
+          Comment(depth, absl::StrCat(
+                             indent, "  ", Sentence(setting.scalar.expected),
+                             setting.scalar.default_text
+                                 ? absl::StrCat(
+                                       " Default: ", YamlScalar(*setting.scalar.default_text), ".")
+                                 : " Required.",
+                             setting.scalar.secret
+                                 ? absl::StrCat(" Secret: or give `", setting.name, "_file`.")
+                                 : ""));
+          break;
+        case FieldKind::kSection:
+          ItemSettings(setting.fields, depth, absl::StrCat(indent, "  "));
+          break;
+        case FieldKind::kList:
+          Comment(depth, absl::StrCat(indent, "  A list; each item has:"));
+          ItemSettings(setting.fields, depth, absl::StrCat(indent, "    "));
+          break;
       }
     }
   }

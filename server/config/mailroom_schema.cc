@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "server/config/api_checks.h"
 #include "server/config/schema.h"
 #include "server/config/settings.h"
 
@@ -122,36 +123,34 @@ Schema BuildSchema() {
                  "10s", "Time given to calls in flight when the server stops.");
     api.Bool("reflection", &ApiConfig::reflection, "true",
              "Serve gRPC reflection, so that grpcurl works without .proto files.");
-    api.List(
-        "tokens", &ApiConfig::tokens,
-        "Bearer tokens (`authorization: Bearer ...`); none: the API is open.",
-        [](SectionBuilder<ApiTokenConfig>& token) {
-          token.String("name", &ApiTokenConfig::name, kRequired,
-                       "Names the token in logs; the token itself is never logged.",
-                       NonEmptyText());
-          token.Secret("token", &ApiTokenConfig::token, kRequired,
-                       "The token; at least 16 characters.");
-          token.Enum("role", &ApiTokenConfig::role,
-                     {{"admin", ApiRole::kAdmin},
-                      {"reader", ApiRole::kReader},
-                      {"sender", ApiRole::kSender}},
-                     kRequired,
-                     "`admin`: everything; `reader`: read and delete messages and sessions; "
-                     "`sender`: send mail only.");
-        },
-        {});
+    api.List("tokens", &ApiConfig::tokens,
+             "Bearer tokens (`authorization: Bearer ...`); none: the API is open.",
+             [](SectionBuilder<ApiTokenConfig>& token) {
+               token.String("name", &ApiTokenConfig::name, kRequired,
+                            "Names the token in logs; the token itself is never logged.",
+                            NonEmptyText());
+               token.Secret("token", &ApiTokenConfig::token, kRequired,
+                            "The token; at least 16 characters.");
+               token.Enum("role", &ApiTokenConfig::role,
+                          {{"admin", ApiRole::kAdmin},
+                           {"reader", ApiRole::kReader},
+                           {"sender", ApiRole::kSender}},
+                          kRequired,
+                          "`admin`: everything; `reader`: read and delete messages and sessions; "
+                          "`sender`: send mail only.");
+             },
+             {});
     api.Bool("allow_unauthenticated", &ApiConfig::allow_unauthenticated, "false",
              "Allow an API without tokens on a non-loopback address.");
-    api.Section("tls", &ApiConfig::tls, "TLS for the gRPC API.",
-                [](SectionBuilder<ApiTlsConfig>& tls) {
-                  tls.String("cert_file", &ApiTlsConfig::cert_file, "",
-                             "PEM certificate chain; empty: plaintext HTTP/2.");
-                  tls.String("key_file", &ApiTlsConfig::key_file, "",
-                             "PEM private key of cert_file.");
-                  tls.String("client_ca_file", &ApiTlsConfig::client_ca_file, "",
-                             "PEM CA certificates; set: clients must present a certificate "
-                             "signed by one of them (mTLS).");
-                });
+    api.Section(
+        "tls", &ApiConfig::tls, "TLS for the gRPC API.", [](SectionBuilder<ApiTlsConfig>& tls) {
+          tls.String("cert_file", &ApiTlsConfig::cert_file, "",
+                     "PEM certificate chain; empty: plaintext HTTP/2.");
+          tls.String("key_file", &ApiTlsConfig::key_file, "", "PEM private key of cert_file.");
+          tls.String("client_ca_file", &ApiTlsConfig::client_ca_file, "",
+                     "PEM CA certificates; set: clients must present a certificate "
+                     "signed by one of them (mTLS).");
+        });
   });
 
   root.Section("metrics", &Config::metrics, "Prometheus metrics.",
@@ -198,22 +197,21 @@ Schema BuildSchema() {
                                 {{"TLSv1.2", TlsVersion::kTls12}, {"TLSv1.3", TlsVersion::kTls13}},
                                 "TLSv1.2", "Oldest TLS version accepted.");
                      });
-        smtp.Section("auth", &SmtpConfig::auth, "SMTP AUTH (PLAIN, LOGIN, CRAM-MD5).",
-                     [](SectionBuilder<SmtpAuthConfig>& auth) {
-                       auth.Enum(
-                           "mode", &SmtpAuthConfig::mode,
-                           {{"none", AuthMode::kNone},
-                            {"optional", AuthMode::kOptional},
-                            {"required", AuthMode::kRequired}},
-                           "optional",
-                           "`none`: not offered; `optional`: offered; `required`: MAIL before "
-                           "AUTH is refused (530 5.7.0).");
-                       auth.Bool("allow_any_credentials", &SmtpAuthConfig::allow_any_credentials,
-                                 "true", "Accept any user name and password, as smtp4dev does.");
-                       auth.Bool("deliver_to_user_mailbox",
-                                 &SmtpAuthConfig::deliver_to_user_mailbox, "true",
-                                 "Mail sent by a configured user goes to its default mailbox.");
-                     });
+        smtp.Section(
+            "auth", &SmtpConfig::auth, "SMTP AUTH (PLAIN, LOGIN, CRAM-MD5).",
+            [](SectionBuilder<SmtpAuthConfig>& auth) {
+              auth.Enum("mode", &SmtpAuthConfig::mode,
+                        {{"none", AuthMode::kNone},
+                         {"optional", AuthMode::kOptional},
+                         {"required", AuthMode::kRequired}},
+                        "optional",
+                        "`none`: not offered; `optional`: offered; `required`: MAIL before "
+                        "AUTH is refused (530 5.7.0).");
+              auth.Bool("allow_any_credentials", &SmtpAuthConfig::allow_any_credentials, "true",
+                        "Accept any user name and password, as smtp4dev does.");
+              auth.Bool("deliver_to_user_mailbox", &SmtpAuthConfig::deliver_to_user_mailbox, "true",
+                        "Mail sent by a configured user goes to its default mailbox.");
+            });
         smtp.Section(
             "limits", &SmtpConfig::limits, "Protocol limits (RFC 5321 §4.5.3).",
             [](SectionBuilder<SmtpLimitsConfig>& limits) {
@@ -260,30 +258,104 @@ Schema BuildSchema() {
             });
       });
 
-  root.Section(
-      "retention", &Config::retention,
-      "What is kept: beyond these limits the oldest messages and sessions are pruned.",
-      [](SectionBuilder<RetentionConfig>& retention) {
-        retention.Integer("max_messages", &RetentionConfig::max_messages, int64_t{0},
-                          std::numeric_limits<int64_t>::max(), "0",
-                          "Most messages kept in all mailboxes together; 0: no limit.");
-        retention.Duration("max_message_age", &RetentionConfig::max_message_age,
-                           absl::ZeroDuration(), "0s",
-                           "Messages older than this are pruned; 0s: no limit.");
-        retention.Integer("max_sessions", &RetentionConfig::max_sessions, int64_t{0},
-                          std::numeric_limits<int64_t>::max(), "100000",
-                          "Most SMTP sessions (with transcripts) kept; 0: no limit.");
-        retention.Duration("max_session_age", &RetentionConfig::max_session_age,
-                           absl::ZeroDuration(), "0s",
-                           "SMTP sessions older than this are pruned; 0s: no limit.");
-        retention.Duration("interval", &RetentionConfig::interval, kAtLeastOneMillisecond, "10s",
-                           "How often the pruning job runs (on one replica at a time).");
-        retention.Integer("batch_size", &RetentionConfig::batch_size, 1, 100000, "1000",
-                          "Rows deleted per transaction, so capture never waits long.");
-      });
+  root.Section("retention", &Config::retention,
+               "What is kept: beyond these limits the oldest messages and sessions are pruned.",
+               [](SectionBuilder<RetentionConfig>& retention) {
+                 retention.Integer("max_messages", &RetentionConfig::max_messages, int64_t{0},
+                                   std::numeric_limits<int64_t>::max(), "0",
+                                   "Most messages kept in all mailboxes together; 0: no limit.");
+                 retention.Duration("max_message_age", &RetentionConfig::max_message_age,
+                                    absl::ZeroDuration(), "0s",
+                                    "Messages older than this are pruned; 0s: no limit.");
+                 retention.Integer("max_sessions", &RetentionConfig::max_sessions, int64_t{0},
+                                   std::numeric_limits<int64_t>::max(), "100000",
+                                   "Most SMTP sessions (with transcripts) kept; 0: no limit.");
+                 retention.Duration("max_session_age", &RetentionConfig::max_session_age,
+                                    absl::ZeroDuration(), "0s",
+                                    "SMTP sessions older than this are pruned; 0s: no limit.");
+                 retention.Duration("interval", &RetentionConfig::interval, kAtLeastOneMillisecond,
+                                    "10s",
+                                    "How often the pruning job runs (on one replica at a time).");
+                 retention.Integer("batch_size", &RetentionConfig::batch_size, 1, 100000, "1000",
+                                   "Rows deleted per transaction, so capture never waits long.");
+               });
+
+  root.List(
+      "mailboxes", &Config::mailboxes,
+      "Mailboxes created or updated at start-up (see MailboxService in the API).",
+      [](SectionBuilder<MailboxConfig>& mailbox) {
+        mailbox.String("name", &MailboxConfig::name, kRequired,
+                       "Unique name: lowercase letters, digits, `-`, `_`, `.`.", NonEmptyText());
+        mailbox.String("description", &MailboxConfig::description, "", "For people.");
+        mailbox.Integer("position", &MailboxConfig::position, std::numeric_limits<int32_t>::min(),
+                        std::numeric_limits<int32_t>::max(), "0",
+                        "Routing order: lower positions are tried first.");
+        mailbox.Integer("max_messages", &MailboxConfig::max_messages, int64_t{0},
+                        std::numeric_limits<int64_t>::max(), "0",
+                        "Most messages the mailbox keeps; 0: no limit of its own.");
+        mailbox.List(
+            "rules", &MailboxConfig::rules,
+            "Routing rules, ORed; each has one condition: recipient, auth_user, header or "
+            "source.",
+            [](SectionBuilder<RoutingRuleConfig>& rule) {
+              rule.Section("recipient", &RoutingRuleConfig::recipient,
+                           "The envelope recipient: one of exact, domain, glob, regex.",
+                           [](SectionBuilder<AddressMatchConfig>& address) {
+                             address.String("exact", &AddressMatchConfig::exact, "",
+                                            "The whole address, case-insensitively.");
+                             address.String("domain", &AddressMatchConfig::domain, "",
+                                            "The domain part, case-insensitively.");
+                             address.String("glob", &AddressMatchConfig::glob, "",
+                                            "A glob such as `*@qa.example.com`.");
+                             address.String("regex", &AddressMatchConfig::regex, "",
+                                            "An RE2 regular expression, anchored.");
+                           });
+              rule.String("auth_user", &RoutingRuleConfig::auth_user, "",
+                          "A glob on the authenticated user name.");
+              rule.Section("header", &RoutingRuleConfig::header,
+                           "A header field: name plus one of exists, glob, regex.",
+                           [](SectionBuilder<HeaderMatchConfig>& header) {
+                             header.String("name", &HeaderMatchConfig::name, "",
+                                           "The field name, such as `X-Environment`.");
+                             header.Enum("exists", &HeaderMatchConfig::exists,
+                                         {{"", HeaderPresence::kUnset},
+                                          {"true", HeaderPresence::kPresent},
+                                          {"false", HeaderPresence::kAbsent}},
+                                         "", "`true`: present; `false`: absent.");
+                             header.String("glob", &HeaderMatchConfig::glob, "",
+                                           "A glob on the decoded value.");
+                             header.String("regex", &HeaderMatchConfig::regex, "",
+                                           "An RE2 regular expression on the decoded value.");
+                           });
+              rule.Section("source", &RoutingRuleConfig::source,
+                           "Where the mail came from: one of client_network, ehlo_name.",
+                           [](SectionBuilder<SourceMatchConfig>& source) {
+                             source.String("client_network", &SourceMatchConfig::client_network, "",
+                                           "An IP address or CIDR block.");
+                             source.String("ehlo_name", &SourceMatchConfig::ehlo_name, "",
+                                           "A glob on the EHLO/HELO name.");
+                           });
+              rule.String("description", &RoutingRuleConfig::description, "", "For people.");
+            },
+            {});
+      },
+      {});
+  root.List("users", &Config::users,
+            "SMTP users created or updated at start-up (see UserService in the API).",
+            [](SectionBuilder<UserConfig>& user) {
+              user.String("username", &UserConfig::username, kRequired, "The name given in AUTH.",
+                          NonEmptyText());
+              user.Secret("password", &UserConfig::password, kRequired, "The password.");
+              user.String("default_mailbox", &UserConfig::default_mailbox, "",
+                          "Where this user's mail goes (smtp.auth.deliver_to_user_mailbox).");
+              user.Bool("enabled", &UserConfig::enabled, "true",
+                        "Whether the user may authenticate.");
+            },
+            {});
 
   root.AddCheck(CheckListeners);
   root.AddCheck(CheckBackoff);
+  root.AddCheck(CheckApiAccess);
   return std::move(root).Build();
 }
 

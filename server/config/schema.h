@@ -225,7 +225,9 @@ class SectionBuilder {
                        std::vector<std::pair<std::string, E>> words, DefaultText default_text,
                        absl::string_view doc) {
     std::vector<std::string> quoted;
-    for (const auto& word : words) quoted.push_back(absl::StrCat("`", word.first, "`"));
+    for (const auto& word : words) {
+      quoted.push_back(word.first.empty() ? "`\"\"`" : absl::StrCat("`", word.first, "`"));
+    }
     Scalar scalar;
     scalar.expected =
         quoted.size() == 1

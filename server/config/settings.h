@@ -158,6 +158,66 @@ struct SmtpConfig {
   bool operator==(const SmtpConfig&) const = default;
 };
 
+// Users and mailboxes declared in the file ("configuration as code"): applied at start-up,
+// created or updated by name, never duplicated. Each mirrors its mailroom.v1 message.
+struct UserConfig {
+  std::string username;
+  std::string password;         // Secret. Never log it.
+  std::string default_mailbox;  // A mailbox name; empty: none.
+  bool enabled = false;
+
+  bool operator==(const UserConfig&) const = default;
+};
+
+// One condition of a routing rule, as in mailroom.v1.RoutingRule: exactly one of the
+// sections (recipient, header, source) or auth_user is given.
+struct AddressMatchConfig {
+  std::string exact;
+  std::string domain;
+  std::string glob;
+  std::string regex;
+
+  bool operator==(const AddressMatchConfig&) const = default;
+};
+
+enum class HeaderPresence { kUnset, kPresent, kAbsent };
+
+struct HeaderMatchConfig {
+  std::string name;
+  HeaderPresence exists{};
+  std::string glob;
+  std::string regex;
+
+  bool operator==(const HeaderMatchConfig&) const = default;
+};
+
+struct SourceMatchConfig {
+  std::string client_network;
+  std::string ehlo_name;
+
+  bool operator==(const SourceMatchConfig&) const = default;
+};
+
+struct RoutingRuleConfig {
+  AddressMatchConfig recipient;
+  std::string auth_user;
+  HeaderMatchConfig header;
+  SourceMatchConfig source;
+  std::string description;
+
+  bool operator==(const RoutingRuleConfig&) const = default;
+};
+
+struct MailboxConfig {
+  std::string name;
+  std::string description;
+  int position = 0;
+  int64_t max_messages = 0;  // 0: no limit of its own.
+  std::vector<RoutingRuleConfig> rules;
+
+  bool operator==(const MailboxConfig&) const = default;
+};
+
 // Limits of what is kept; the pruning job removes the oldest beyond them. 0 means no limit.
 struct RetentionConfig {
   int64_t max_messages = 0;
@@ -177,6 +237,8 @@ struct Config {
   MetricsConfig metrics;
   SmtpConfig smtp;
   RetentionConfig retention;
+  std::vector<MailboxConfig> mailboxes;
+  std::vector<UserConfig> users;
 
   bool operator==(const Config&) const = default;
 };

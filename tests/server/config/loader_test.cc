@@ -409,6 +409,73 @@ TEST_F(LoaderTest, MailroomEnvironmentReadsOnlyMailroomVariables) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Users and mailboxes (lists with nested sections and lists)
+
+TEST_F(LoaderTest, MailboxesWithNestedRulesAndUsersWithSecretFiles) {
+  const std::string password = dir_.Write("alice-password", std::string(kSecret) + "\n");
+  const absl::StatusOr<Loaded> loaded = LoadYaml(
+      "mailboxes:\n"
+      "  - name: qa\n"
+      "    position: -3\n"
+      "    rules:\n"
+      "      - recipient: {glob: \"*@qa.example.com\"}\n"
+      "        description: QA\n"
+      "      - header: {name: X-Env, exists: false}\n"
+      "      - source: {client_network: 10.0.0.0/8}\n"
+      "  - name: ci\n"
+      "users:\n"
+      "  - username: alice\n"
+      "    password_file: " +
+      password +
+      "\n"
+      "    default_mailbox: qa\n"
+      "  - username: bob\n"
+      "    password: pw\n"
+      "    enabled: false\n");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Config& config = loaded->config;
+  ASSERT_THAT(config.mailboxes, SizeIs(2));
+  EXPECT_EQ(config.mailboxes[0].position, -3);
+  ASSERT_THAT(config.mailboxes[0].rules, SizeIs(3));
+  EXPECT_EQ(config.mailboxes[0].rules[0].recipient.glob, "*@qa.example.com");
+  EXPECT_EQ(config.mailboxes[0].rules[0].description, "QA");
+  EXPECT_EQ(config.mailboxes[0].rules[1].header.name, "X-Env");
+  EXPECT_EQ(config.mailboxes[0].rules[1].header.exists, HeaderPresence::kAbsent);
+  EXPECT_EQ(config.mailboxes[0].rules[2].source.client_network, "10.0.0.0/8");
+  EXPECT_EQ(config.mailboxes[0].rules[2].header.exists, HeaderPresence::kUnset);
+  EXPECT_THAT(config.mailboxes[1].rules, IsEmpty());
+  ASSERT_THAT(config.users, SizeIs(2));
+  EXPECT_EQ(config.users[0].password, kSecret);
+  EXPECT_EQ(config.users[0].default_mailbox, "qa");
+  EXPECT_TRUE(config.users[0].enabled);
+  EXPECT_FALSE(config.users[1].enabled);
+}
+
+TEST_F(LoaderTest, TypoInANestedRuleNamesItsFullPath) {
+  EXPECT_EQ(Problem(LoadYaml("mailboxes:\n"
+                             "  - name: qa\n"
+                             "    rules:\n"
+                             "      - recipient: {glob: x}\n"
+                             "      - sourse: {ehlo_name: \"*.ci\"}\n")),
+            "mailroom.yaml:5: `mailboxes[0].rules[1].sourse` is not a setting; did you mean "
+            "`mailboxes[0].rules[1].source`?");
+}
+
+TEST_F(LoaderTest, AUserWithoutPasswordIsAnError) {
+  EXPECT_THAT(Problem(LoadYaml("users:\n  - username: alice\n")), HasSubstr("`users[0].password`"));
+}
+
+TEST_F(LoaderTest, NestedListItemsCanBeSetFromFlags) {
+  Sources sources;
+  sources.overrides = {R"(mailboxes=[{name: qa, rules: [{recipient: {domain: qa.example.com}}]}])"};
+  const absl::StatusOr<Loaded> loaded = Load(sources);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_THAT(loaded->config.mailboxes, SizeIs(1));
+  ASSERT_THAT(loaded->config.mailboxes[0].rules, SizeIs(1));
+  EXPECT_EQ(loaded->config.mailboxes[0].rules[0].recipient.domain, "qa.example.com");
+}
+
+// ---------------------------------------------------------------------------------------
 // Secrets
 
 TEST_F(LoaderTest, SecretFromFileDropsOneTrailingNewline) {
