@@ -7,6 +7,7 @@
 
 #include <grpcpp/impl/codegen/service_type.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,14 +25,22 @@ class ApiServices {
   // The implemented services read `pool` on their own storage executor and answer
   // RESOURCE_EXHAUSTED for a response above `max_response_bytes` (0: no limit).
   // `listen_conninfo` is the libpq connection string of the dedicated connection that
-  // listens for new messages (server/message_events.h).
+  // listens for new messages (server/message_events.h). `config_changed` runs after each
+  // change to users or mailboxes made through the API, so that routing on this replica
+  // follows at once (other replicas poll).
   // REQUIRES: pool outlives the ApiServices.
   static absl::StatusOr<std::unique_ptr<ApiServices>> Create(storage::ConnectionPool* pool,
                                                              std::string listen_conninfo,
-                                                             int64_t max_response_bytes);
+                                                             int64_t max_response_bytes,
+                                                             std::function<void()> config_changed);
 
   // REQUIRES: the ApiServices outlives the server they are registered with.
   std::vector<grpc::Service*> services() const;
+
+  // Ends the open WatchMessages streams (UNAVAILABLE, with a hint to resume) and any opened
+  // later, so that a graceful shutdown does not wait its whole grace period for streams
+  // that never end on their own. Call it before shutting the gRPC server down.
+  void EndStreams();
 
  private:
   ApiServices() = default;

@@ -10,6 +10,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/api_access.h"
+#include "server/api_credentials.h"
 #include "server/grpc_request_counter.h"
 
 namespace mailroom::server {
@@ -53,11 +56,23 @@ absl::StatusOr<RunningGrpcServer> StartGrpcServer(const config::ApiConfig& confi
                                                   Metrics* metrics) {
   // Both are process-wide switches that must be set before the builder runs.
   grpc::EnableDefaultHealthCheckService(true);
+  // With reflection off, ApiAccess refuses its calls: linking gRPC's reflection library
+  // registers the plugin for every server anyway.
   if (config.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   RunningGrpcServer running;
+  if (!config.tls.cert_file.empty()) {
+    absl::StatusOr<std::shared_ptr<ApiTlsCertificates>> tls =
+        ApiTlsCertificates::Create(config.tls);
+    if (!tls.ok()) return tls.status();
+    running.tls = std::move(*tls);
+  }
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.address, grpc::InsecureServerCredentials(), &running.port);
+  builder.AddListeningPort(
+      config.address,
+      ApiServerCredentials(std::make_shared<const ApiAccess>(config.tokens, config.reflection),
+                           running.tls, metrics),
+      &running.port);
   builder.SetMaxReceiveMessageSize(ClampToInt(config.max_receive_message_size));
   builder.SetMaxSendMessageSize(ClampToInt(config.max_send_message_size));
   ApplyHttp2Protection(config, builder);
@@ -75,6 +90,40 @@ absl::StatusOr<RunningGrpcServer> StartGrpcServer(const config::ApiConfig& confi
   }
   SetServing(*running.server, false);
   return running;
+}
+
+void LogApiAccess(const config::ApiConfig& config, const RunningGrpcServer& running,
+                  Logger* logger) {
+  std::vector<std::string> tokens;
+  for (const config::ApiTokenConfig& token : config.tokens) {
+    tokens.push_back(absl::StrCat(token.name, " (", RoleName(token.role), ")"));
+  }
+  const std::string tls = running.tls == nullptr ? "off"
+                          : running.tls->requires_client_certificate()
+                              ? "on, client certificates required"
+                              : "on";
+  const std::string fingerprint = running.tls == nullptr ? "" : running.tls->fingerprint_sha256();
+  if (tokens.empty()) {
+    // The config check allowed it: a loopback address, or allow_unauthenticated.
+    logger->Warn("gRPC API is open: no api.tokens, so every caller may call every method",
+                 {{"address", config.address}, {"tls", tls}, {"sha256_fingerprint", fingerprint}});
+    return;
+  }
+  logger->Info(
+      "gRPC API requires bearer tokens",
+      {{"tokens", absl::StrJoin(tokens, ", ")}, {"tls", tls}, {"sha256_fingerprint", fingerprint}});
+}
+
+void ReloadApiCertificates(const RunningGrpcServer& running, Logger* logger) {
+  if (running.tls == nullptr) return;
+  const absl::Status reloaded = running.tls->Reload();
+  if (!reloaded.ok()) {
+    logger->Error("SIGHUP: gRPC API certificate not reloaded; the previous one stays in use",
+                  {{"error", std::string(reloaded.message())}});
+    return;
+  }
+  logger->Info("SIGHUP: gRPC API certificate reloaded; new connections use it",
+               {{"sha256_fingerprint", running.tls->fingerprint_sha256()}});
 }
 
 void SetServing(grpc::Server& server, bool serving) {

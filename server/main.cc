@@ -65,8 +65,7 @@ int RunService(const config::Config& config, Logger& logger) {
     logger.Error("cannot start", {{"error", std::string(mailroom.status().message())}});
     return kExitRuntimeError;
   }
-  (*mailroom)->Run();
-  return 0;
+  return (*mailroom)->Run() ? 0 : kExitRuntimeError;
 }
 
 int Main(int argc, char** argv) {

@@ -1,11 +1,14 @@
 #include "server/message_convert.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "server/proto_time.h"
+#include "server/routing/decision_json.h"
 
 namespace mailroom::server {
 namespace {
@@ -116,6 +119,17 @@ void ToMessageProto(const storage::MessageRecord& record, const smtp::ParsedMess
   out->set_auth_mechanism(record.auth_mechanism);
   out->set_client_address(record.client_address);
   out->set_ehlo_name(record.ehlo_name);
+  // Stored by the capture path (server/routing/decision_json.h); a value that does not
+  // parse (it cannot, short of a manual edit) shows as no decision rather than an error.
+  if (!record.routing.empty()) {
+    absl::StatusOr<std::vector<v1::RoutingDecision>> decisions =
+        routing::DecisionsFromJson(record.routing);
+    if (decisions.ok()) {
+      for (v1::RoutingDecision& decision : *decisions) {
+        *out->add_routing() = std::move(decision);
+      }
+    }
+  }
   for (const smtp::MimeProblem& problem : parsed.problems) {
     v1::ParseProblem* added = out->add_parse_problems();
     added->set_part_id(problem.part_id);

@@ -16,20 +16,20 @@ constexpr long kPollSeconds = 1;
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(5);
 
-// Collects the payloads that arrive during one await_notification.
+// Collects the payloads of one channel, in arrival order with those of the other channel.
+template <typename Raw>
 class Receiver final : public pqxx::notification_receiver {
  public:
-  Receiver(pqxx::connection& conn, std::vector<std::string>& ids)
-      : pqxx::notification_receiver(conn, storage::kMessagesChannel), ids_(ids) {}
+  Receiver(pqxx::connection& conn, const char* channel, bool created, std::vector<Raw>& received)
+      : pqxx::notification_receiver(conn, channel), created_(created), received_(received) {}
 
   void operator()(const std::string& payload, int /*backend_pid*/) override {
-    for (absl::string_view id : absl::StrSplit(payload, ',', absl::SkipEmpty())) {
-      ids_.emplace_back(id);
-    }
+    received_.push_back(Raw{.created = created_, .payload = payload});
   }
 
  private:
-  std::vector<std::string>& ids_;
+  const bool created_;
+  std::vector<Raw>& received_;
 };
 
 }  // namespace
@@ -54,6 +54,29 @@ std::unique_ptr<MessageEvents::Subscription> MessageEvents::Subscribe(Callback c
   return std::unique_ptr<Subscription>(new Subscription(this, key));
 }
 
+std::unique_ptr<MessageEvents::Subscription> MessageEvents::SubscribeChanges(
+    ChangeCallback callback) {
+  absl::MutexLock lock(&subscribers_mu_);
+  // Told under the same lock as SetListening() and Publish(), so the subscriber's view of
+  // the connection has no hole: whatever follows this notice is delivered in order.
+  if (closed_) {
+    callback(Notice{.kind = Notice::Kind::kClosing});
+  } else if (announced_listening_) {
+    callback(Notice{.kind = Notice::Kind::kListening});
+  }
+  const int64_t key = next_key_++;
+  change_subscribers_.emplace(key, std::move(callback));
+  return std::unique_ptr<Subscription>(new Subscription(this, key));
+}
+
+void MessageEvents::Close() {
+  absl::MutexLock lock(&subscribers_mu_);
+  if (closed_) return;
+  closed_ = true;
+  const Notice closing{.kind = Notice::Kind::kClosing};
+  for (auto& [key, callback] : change_subscribers_) callback(closing);
+}
+
 bool MessageEvents::listening() const {
   absl::MutexLock lock(&mu_);
   return listening_;
@@ -62,11 +85,49 @@ bool MessageEvents::listening() const {
 void MessageEvents::Unsubscribe(int64_t key) {
   absl::MutexLock lock(&subscribers_mu_);
   subscribers_.erase(key);
+  change_subscribers_.erase(key);
 }
 
-void MessageEvents::Publish(const std::vector<std::string>& ids) {
+void MessageEvents::Publish(const std::vector<Raw>& received) {
+  std::vector<std::string> ids;
+  Notice notice{.kind = Notice::Kind::kChanges};
+  for (const Raw& raw : received) {
+    if (raw.created) {
+      for (absl::string_view id : absl::StrSplit(raw.payload, ',', absl::SkipEmpty())) {
+        ids.emplace_back(id);
+      }
+    }
+    // A payload this version cannot read (a newer replica's format, a hand-made NOTIFY) is
+    // skipped: it cannot be turned into an event.
+    absl::StatusOr<storage::MessageChange> change = raw.created
+                                                        ? storage::ParseCreatedPayload(raw.payload)
+                                                        : storage::ParseChangePayload(raw.payload);
+    if (change.ok()) notice.changes.push_back(*std::move(change));
+  }
   absl::MutexLock lock(&subscribers_mu_);
-  for (auto& [key, callback] : subscribers_) callback(ids);
+  if (!ids.empty()) {
+    for (auto& [key, callback] : subscribers_) callback(ids);
+  }
+  if (!notice.changes.empty()) {
+    for (auto& [key, callback] : change_subscribers_) callback(notice);
+  }
+}
+
+void MessageEvents::SetListening(bool listening, bool reconnected) {
+  {
+    absl::MutexLock lock(&mu_);
+    listening_ = listening;
+  }
+  absl::MutexLock lock(&subscribers_mu_);
+  if (announced_listening_ == listening) return;
+  announced_listening_ = listening;
+  // A reconnection may have missed notifications: every waiter looks again.
+  if (listening && reconnected) {
+    for (auto& [key, callback] : subscribers_) callback({});
+  }
+  if (closed_) return;
+  const Notice notice{.kind = listening ? Notice::Kind::kListening : Notice::Kind::kLost};
+  for (auto& [key, callback] : change_subscribers_) callback(notice);
 }
 
 bool MessageEvents::SleepUnlessStopping(absl::Duration delay) {
@@ -83,17 +144,14 @@ void MessageEvents::Loop() {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
     }
-    std::vector<std::string> ids;
+    std::vector<Raw> received;
     try {
       pqxx::connection conn(conninfo_);
-      Receiver receiver(conn, ids);  // issues LISTEN
-      {
-        absl::MutexLock lock(&mu_);
-        listening_ = true;
-      }
+      // Each receiver issues its LISTEN; both are in place before anyone is told.
+      Receiver<Raw> created(conn, storage::kMessagesChannel, /*created=*/true, received);
+      Receiver<Raw> changed(conn, storage::kChangesChannel, /*created=*/false, received);
       backoff = kFirstBackoff;
-      // A reconnection may have missed notifications: every waiter looks again.
-      if (connected_before) Publish({});
+      SetListening(true, connected_before);
       connected_before = true;
       while (true) {
         {
@@ -102,19 +160,18 @@ void MessageEvents::Loop() {
         }
         conn.await_notification(kPollSeconds, 0);
         if (!conn.is_open()) throw pqxx::broken_connection("LISTEN connection closed");
-        if (!ids.empty()) {
-          Publish(ids);
-          ids.clear();
+        // The notifications of one transaction arrive together; take all that are here.
+        conn.get_notifs();
+        if (!received.empty()) {
+          Publish(received);
+          received.clear();
         }
       }
     } catch (const std::exception&) {
       // Broken or refused connection: try again after the backoff. The waiters keep their
       // deadlines, so a database that stays down ends them with DEADLINE_EXCEEDED.
     }
-    {
-      absl::MutexLock lock(&mu_);
-      listening_ = false;
-    }
+    SetListening(false, false);
     if (SleepUnlessStopping(backoff)) return;
     backoff = std::min(backoff * 2, kMaxBackoff);
   }

@@ -1,17 +1,27 @@
-// MessageEvents: the process's one listener for new-message notifications. A dedicated
+// MessageEvents: the process's one listener for message change notifications. A dedicated
 // thread holds its own PostgreSQL connection (not a pool one: LISTEN is session state)
-// doing LISTEN on storage::kMessagesChannel, which the ingest transaction NOTIFYs on commit;
-// every replica of Mailroom hears every capture, whichever replica took it.
+// doing LISTEN on storage::kMessagesChannel, which the ingest path NOTIFYs after each
+// COMMIT with the new ids, and on storage::kChangesChannel, which the triggers of
+// migration 0005 NOTIFY with read-flag changes and removals from mailboxes
+// (storage/change_events.h). Every replica of Mailroom hears every change, whichever
+// replica (or SQL session) made it.
 //
-// Subscribers get a callback per notification with the announced ids. When the connection
-// breaks, notifications sent meanwhile are lost, so after reconnecting the hub calls every
-// subscriber with an empty id list, meaning "something may have been missed: look again".
+// Two kinds of subscribers:
+//  - Subscribe(): new-message ids only (WaitForMessage). When the connection breaks,
+//    notifications sent meanwhile are lost, so after reconnecting the hub calls these
+//    subscribers with an empty id list, meaning "something may have been missed: look
+//    again".
+//  - SubscribeChanges(): typed changes in the order PostgreSQL delivered them
+//    (WatchMessages), plus the state of the connection: kListening when LISTEN is
+//    established, kLost when it breaks (changes may be missed until the next kListening),
+//    and kClosing when the process stops streams (Close()).
 // Reconnection backs off from 100 ms to 5 s.
 //
-// Thread-safety: thread-safe. Callbacks run on the hub's thread, one at a time, with the
-// subscriber list locked: they must be quick (hand work to an executor) and must not
-// subscribe or unsubscribe. Once a Subscription is destroyed its callback is not running
-// and never runs again.
+// Thread-safety: thread-safe. Callbacks run on the hub's thread (or, for the first notice
+// of SubscribeChanges, on the subscribing thread), one at a time, with the subscriber list
+// locked: they must be quick (hand work to an executor) and must not subscribe or
+// unsubscribe. Once a Subscription is destroyed its callback is not running and never runs
+// again.
 
 #ifndef MAILROOM_SERVER_MESSAGE_EVENTS_H_
 #define MAILROOM_SERVER_MESSAGE_EVENTS_H_
@@ -27,6 +37,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "storage/change_events.h"
 
 namespace mailroom::server {
 
@@ -34,6 +45,19 @@ class MessageEvents {
  public:
   // Ids of new messages; empty after a reconnection (anything may have been missed).
   using Callback = absl::AnyInvocable<void(const std::vector<std::string>& ids)>;
+
+  // What a change subscriber hears.
+  struct Notice {
+    enum class Kind {
+      kListening,  // LISTEN is established: changes committed from now on are delivered
+      kLost,       // the connection broke: changes may be missed until the next kListening
+      kChanges,    // `changes`, in the order PostgreSQL delivered them
+      kClosing,    // Close() ran: the process is stopping its streams
+    };
+    Kind kind = Kind::kChanges;
+    std::vector<storage::MessageChange> changes{};
+  };
+  using ChangeCallback = absl::AnyInvocable<void(const Notice& notice)>;
 
   // Ends the subscription when destroyed. REQUIRES: the hub outlives it.
   class Subscription {
@@ -57,17 +81,35 @@ class MessageEvents {
   MessageEvents(const MessageEvents&) = delete;
   MessageEvents& operator=(const MessageEvents&) = delete;
 
-  // Registers `callback`. Notifications committed after the call returns while the hub is
-  // connected reach it; see the class comment for gaps.
+  // Registers `callback` for new-message ids. Notifications committed after the call
+  // returns while the hub is connected reach it; see the class comment for gaps.
   std::unique_ptr<Subscription> Subscribe(Callback callback);
+
+  // Registers `callback` for typed changes. Before returning, it calls `callback` once on
+  // the calling thread with kClosing when Close() has run, else with kListening when the
+  // hub listens now; otherwise the first notice is kListening, once connected.
+  std::unique_ptr<Subscription> SubscribeChanges(ChangeCallback callback);
+
+  // Sends kClosing to every change subscriber, present and future, so that streams end at
+  // once at shutdown instead of holding the server for its grace period. New-message
+  // subscribers (waits) are left alone. Idempotent.
+  void Close();
 
   // True while LISTEN is established (for tests and health).
   bool listening() const;
 
  private:
+  // A notification as received: its channel and payload.
+  struct Raw {
+    bool created = false;  // kMessagesChannel, else kChangesChannel
+    std::string payload;
+  };
+
   void Loop();
-  // Calls every subscriber with `ids`.
-  void Publish(const std::vector<std::string>& ids);
+  // Hands `received` to every subscriber.
+  void Publish(const std::vector<Raw>& received);
+  // Tells subscribers that LISTEN is established (`listening`) or lost.
+  void SetListening(bool listening, bool reconnected);
   void Unsubscribe(int64_t key);
   // Waits up to `delay` or until stopping; returns true when stopping.
   bool SleepUnlessStopping(absl::Duration delay);
@@ -81,6 +123,10 @@ class MessageEvents {
   absl::Mutex subscribers_mu_;
   int64_t next_key_ ABSL_GUARDED_BY(subscribers_mu_) = 0;
   std::map<int64_t, Callback> subscribers_ ABSL_GUARDED_BY(subscribers_mu_);
+  std::map<int64_t, ChangeCallback> change_subscribers_ ABSL_GUARDED_BY(subscribers_mu_);
+  // The connection state as change subscribers were last told it.
+  bool announced_listening_ ABSL_GUARDED_BY(subscribers_mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(subscribers_mu_) = false;
 
   std::thread thread_;
 };

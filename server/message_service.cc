@@ -17,6 +17,7 @@
 #include "server/proto_time.h"
 #include "server/unary_call.h"
 #include "server/wait_for_message.h"
+#include "server/watch_messages.h"
 #include "smtp/mime_message.h"
 #include "storage/ids.h"
 #include "storage/message_query.h"
@@ -28,9 +29,6 @@ namespace {
 
 // The proto promises chunks of at most 1 MiB.
 constexpr int64_t kChunkBytes = 1 << 20;
-
-constexpr char kComesNext[] =
-    " is not implemented yet: streaming messages comes with the next part of the query API";
 
 absl::Status ValidateId(const std::string& id) {
   if (id.empty()) return absl::InvalidArgumentError("id: required");
@@ -252,9 +250,20 @@ grpc::ServerUnaryReactor* MessageService::UpdateMessage(grpc::CallbackServerCont
 }
 
 grpc::ServerWriteReactor<v1::WatchMessagesResponse>* MessageService::WatchMessages(
-    grpc::CallbackServerContext* /*context*/, const v1::WatchMessagesRequest* /*request*/) {
-  return new FinishedWriter<v1::WatchMessagesResponse>(
-      grpc::Status(grpc::StatusCode::UNIMPLEMENTED, absl::StrCat("WatchMessages", kComesNext)));
+    grpc::CallbackServerContext* /*context*/, const v1::WatchMessagesRequest* request) {
+  absl::StatusOr<storage::MessageFilter> filter = storage::ParseQuery(request->query());
+  if (!filter.ok()) {
+    return new FinishedWriter<v1::WatchMessagesResponse>(ToGrpcStatus(filter.status()));
+  }
+  WatchRequest watch{.mailbox = request->mailbox(), .filter = std::move(*filter)};
+  if (request->has_since()) {
+    absl::StatusOr<absl::Time> since = FromTimestamp(request->since(), "since");
+    if (!since.ok()) {
+      return new FinishedWriter<v1::WatchMessagesResponse>(ToGrpcStatus(since.status()));
+    }
+    watch.since = *since;
+  }
+  return StartWatchMessages(pool_, executor_, events_, std::move(watch));
 }
 
 grpc::ServerUnaryReactor* MessageService::WaitForMessage(grpc::CallbackServerContext* context,

@@ -2,7 +2,7 @@
 // captured-message API (list, read, raw, part, delete, update). Every storage call runs on
 // the StorageExecutor; the gRPC callback threads only validate the request and hand off.
 // WaitForMessage waits without holding a thread (server/wait_for_message.h), fed by the
-// MessageEvents hub; WatchMessages answers UNIMPLEMENTED until its milestone lands.
+// MessageEvents hub, and so does WatchMessages (server/watch_messages.h).
 //
 // Thread-safe: RPCs run concurrently; the service holds no per-call state.
 

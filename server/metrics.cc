@@ -24,6 +24,10 @@ Metrics::Metrics()
                          .Name("mailroom_smtp_sessions_total")
                          .Help("Finished SMTP sessions by outcome.")
                          .Register(*registry_)),
+      retention_pruned_(prometheus::BuildCounter()
+                            .Name("mailroom_retention_pruned_total")
+                            .Help("Messages and sessions deleted by the retention job, by kind.")
+                            .Register(*registry_)),
       database_up_(prometheus::BuildGauge()
                        .Name("mailroom_database_up")
                        .Help("1 while PostgreSQL answers the health check, else 0.")
@@ -63,6 +67,10 @@ prometheus::Counter& Metrics::SmtpMessages(absl::string_view result) {
 
 prometheus::Counter& Metrics::SmtpSessions(absl::string_view outcome) {
   return smtp_sessions_.Add({{"outcome", std::string(outcome)}});
+}
+
+prometheus::Counter& Metrics::RetentionPruned(absl::string_view kind) {
+  return retention_pruned_.Add({{"kind", std::string(kind)}});
 }
 
 }  // namespace mailroom::server

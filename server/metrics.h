@@ -43,6 +43,9 @@ class Metrics {
   // Finished SMTP sessions by how they ended ("quit", "client_dropped", "timeout", …).
   prometheus::Counter& SmtpSessions(absl::string_view outcome);
 
+  // Rows deleted by the retention job, by `kind`: "message" or "session".
+  prometheus::Counter& RetentionPruned(absl::string_view kind);
+
  private:
   Metrics();
 
@@ -51,6 +54,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& grpc_requests_;
   prometheus::Family<prometheus::Counter>& smtp_messages_;
   prometheus::Family<prometheus::Counter>& smtp_sessions_;
+  prometheus::Family<prometheus::Counter>& retention_pruned_;
   prometheus::Gauge& database_up_;
 };
 

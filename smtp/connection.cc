@@ -160,9 +160,11 @@ asio::awaitable<void> Connection::Run([[maybe_unused]] std::shared_ptr<Connectio
         // The session asked to read again from a stream it was told is gone.
         Finish(session.Finish());
         co_return;
-      case Session::Next::kDeliver:
-        session.Delivered(co_await Deliver(std::move(out.message)));
+      case Session::Next::kDeliver: {
+        const DeliveryResult result = co_await Deliver(std::move(out.message));
+        session.Delivered(result.status, result.transcript_lines);
         break;
+      }
       case Session::Next::kAuthenticate:
         session.Authenticated(co_await Authenticate(out.credentials));
         break;
@@ -285,18 +287,21 @@ asio::awaitable<void> Connection::StartTls(Session& session) {
   session.TlsFailed(reason);
 }
 
-asio::awaitable<absl::Status> Connection::Deliver(std::shared_ptr<const ReceivedMessage> message) {
+asio::awaitable<DeliveryResult> Connection::Deliver(
+    std::shared_ptr<const ReceivedMessage> message) {
   if (message == nullptr) co_return absl::InternalError("no message to deliver");
   MessageSink* sink = listener_.sink;
-  co_return co_await AwaitForeignCompletion(
-      [sink, &message](ForeignDone done) { sink->Deliver(std::move(message), std::move(done)); },
+  co_return co_await AwaitForeignCompletion<DeliveryResult>(
+      [sink, &message](ForeignDone<DeliveryResult> done) {
+        sink->Deliver(std::move(message), std::move(done));
+      },
       asio::use_awaitable);
 }
 
 asio::awaitable<absl::Status> Connection::Authenticate(const Credentials& credentials) {
   Authenticator* authenticator = listener_.authenticator;
   co_return co_await AwaitForeignCompletion(
-      [authenticator, &credentials](ForeignDone done) {
+      [authenticator, &credentials](ForeignDone<> done) {
         authenticator->Authenticate(credentials, std::move(done));
       },
       asio::use_awaitable);

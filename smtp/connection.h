@@ -93,7 +93,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<bool> Read(Session& session);
   asio::awaitable<void> Write(absl::string_view bytes);
   asio::awaitable<void> StartTls(Session& session);
-  asio::awaitable<absl::Status> Deliver(std::shared_ptr<const ReceivedMessage> message);
+  asio::awaitable<DeliveryResult> Deliver(std::shared_ptr<const ReceivedMessage> message);
   asio::awaitable<absl::Status> Authenticate(const Credentials& credentials);
 
   // Tells the session why the stream failed, once.

@@ -22,20 +22,23 @@
 
 namespace mailroom::smtp {
 
-// The callback a foreign call completes with.
-using ForeignDone = absl::AnyInvocable<void(absl::Status) &&>;
+// The callback a foreign call completes with: a status, or a richer result (such as
+// smtp::DeliveryResult) that carries one.
+template <typename Result = absl::Status>
+using ForeignDone = absl::AnyInvocable<void(Result) &&>;
 
-// Calls `start(done)` at once; the operation completes with the status passed to `done`.
-// With asio::use_awaitable: `absl::Status s = co_await AwaitForeignCompletion(f, ...)`.
-template <typename Start, typename CompletionToken>
+// Calls `start(done)` at once; the operation completes with the value passed to `done`.
+// With asio::use_awaitable: `absl::Status s = co_await AwaitForeignCompletion(f, ...)`, or
+// `AwaitForeignCompletion<DeliveryResult>(f, ...)` for another result type.
+template <typename Result = absl::Status, typename Start, typename CompletionToken>
 auto AwaitForeignCompletion(Start start, CompletionToken&& token) {
-  return asio::async_initiate<CompletionToken, void(absl::Status)>(
+  return asio::async_initiate<CompletionToken, void(Result)>(
       [](auto handler, Start start) {
         // Tracked: keeps io_context::run() from returning while the call is pending.
         auto executor = asio::prefer(asio::get_associated_executor(handler),
                                      asio::execution::outstanding_work.tracked);
-        ForeignDone done = [handler = std::move(handler),
-                            executor = std::move(executor)](absl::Status status) mutable {
+        ForeignDone<Result> done = [handler = std::move(handler),
+                                    executor = std::move(executor)](Result status) mutable {
           auto resume = [handler = std::move(handler), status = std::move(status)]() mutable {
             std::move(handler)(std::move(status));
           };

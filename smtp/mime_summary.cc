@@ -8,8 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "smtp/gmime_document.h"
 #include "smtp/gmime_init.h"
 #include "smtp/gmime_ptr.h"
 #include "smtp/html_text.h"
@@ -97,15 +99,8 @@ const char* DescribeWarning(GMimeParserWarning code) {
 constexpr size_t kMaxProblems = 20;
 
 // Summaries are stored as PostgreSQL text and shown in UIs: every string leaves here as
-// valid UTF-8 (invalid bytes become U+FFFD). GMime's strings are NUL-terminated, so they
-// never hold a NUL.
-std::string ValidUtf8(absl::string_view text) {
-  if (g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr)) {
-    return std::string(text);
-  }
-  GCharPtr valid(g_utf8_make_valid(text.data(), static_cast<gssize>(text.size())));
-  return std::string(valid.get());
-}
+// valid UTF-8 (ValidUtf8 from smtp/gmime_document.h: invalid bytes become U+FFFD). GMime's
+// strings are NUL-terminated, so they never hold a NUL.
 
 // A problem quotes at most this much of the offending input (a garbage "header" can be a
 // megabyte long), cut at a character boundary.
@@ -286,7 +281,10 @@ std::optional<absl::Time> ToAbslTime(GDateTime* date) {
 
 }  // namespace
 
-MessageSummary SummarizeMessage(absl::string_view raw) {
+MessageSummary SummarizeMessage(absl::string_view raw) { return SummarizeMessage(raw, {}); }
+
+MessageSummary SummarizeMessage(absl::string_view raw,
+                                const std::vector<std::string>& header_names) {
   EnsureGMimeInitialized();
   MessageSummary summary;
   if (raw.size() > kMaxParsedBytes) {
@@ -350,6 +348,15 @@ MessageSummary SummarizeMessage(absl::string_view raw) {
 
   summary.has_attachments = HasAttachments(g_mime_message_get_mime_part(message.get()));
   summary.text_body = TextBody(g_mime_message_get_mime_part(message.get()));
+  if (!header_names.empty()) {
+    for (MimeHeader& header : ConvertHeaders(object)) {
+      for (const std::string& name : header_names) {
+        if (!absl::EqualsIgnoreCase(header.name, name)) continue;
+        summary.selected_headers.emplace_back(std::move(header.name), std::move(header.value));
+        break;
+      }
+    }
+  }
   return summary;
 }
 

@@ -41,6 +41,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -63,6 +64,9 @@ struct MessageSummary {
   bool has_attachments = false;       // see the rule above
   std::string text_body;              // for search; see above
   std::vector<std::string> problems;  // what could not be parsed, in words
+  // The decoded values (MimeHeader::value) of the header fields asked for by name, in
+  // message order, each occurrence once; empty unless names were given.
+  std::vector<std::pair<std::string, std::string>> selected_headers;
 };
 
 // Summarises the RFC 5322 message `raw` (the bytes as received: CRLF line ends, dot-stuffing
@@ -71,6 +75,12 @@ struct MessageSummary {
 // Date headers (required by RFC 5322 §3.6) are problems; an absent Subject, To, Cc or
 // Message-ID is not. `raw` is read in place, not copied, and must not change during the call.
 MessageSummary SummarizeMessage(absl::string_view raw);
+
+// As above, and fills `selected_headers` with every field of the top-level header section
+// whose name equals one of `header_names` (case-insensitively). Routing calls it only when a
+// header rule needs the values, so plain capture pays for no header decoding.
+MessageSummary SummarizeMessage(absl::string_view raw,
+                                const std::vector<std::string>& header_names);
 
 }  // namespace mailroom::smtp
 

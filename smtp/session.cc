@@ -95,9 +95,10 @@ class Session::State {
     return options_.limits.command_timeout;
   }
 
-  void Delivered(const absl::Status& status) {
+  void Delivered(const absl::Status& status, const std::vector<std::string>& sink_lines) {
     if (phase_ != Phase::kWaitDelivery) return;
     phase_ = Phase::kCommand;
+    for (const std::string& line : sink_lines) transcript_.Info(line);
     if (status.ok()) {
       ++message_count_;
       transcript_.Info(
@@ -780,7 +781,12 @@ Session::Output Session::Advance() { return state_->Advance(); }
 
 absl::Duration Session::read_timeout() const { return state_->read_timeout(); }
 
-void Session::Delivered(const absl::Status& status) { state_->Delivered(status); }
+void Session::Delivered(const absl::Status& status) { state_->Delivered(status, {}); }
+
+void Session::Delivered(const absl::Status& status,
+                        const std::vector<std::string>& transcript_lines) {
+  state_->Delivered(status, transcript_lines);
+}
 
 void Session::Authenticated(const absl::Status& status) { state_->Authenticated(status); }
 

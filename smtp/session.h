@@ -36,6 +36,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -123,6 +124,9 @@ class Session {
   // Completions of kDeliver, kAuthenticate and kStartTls. A failed handshake is reported
   // with TlsFailed(); the session then wants kClose.
   void Delivered(const absl::Status& status);
+  // As Delivered(status), first adding the sink's `transcript_lines` (MessageSink's
+  // DeliveryResult) to the transcript as information lines.
+  void Delivered(const absl::Status& status, const std::vector<std::string>& transcript_lines);
   void Authenticated(const absl::Status& status);
   void TlsStarted(absl::string_view protocol, absl::string_view cipher);
   void TlsFailed(absl::string_view error);

@@ -19,23 +19,23 @@ constexpr char kMessageInsertHead[] = R"sql(
 INSERT INTO messages (id, received_at, session_id, auth_user, envelope_from, size_bytes,
   from_header, to_header, cc_header, subject, date_header, message_id_header, has_attachments,
   dsn_ret, dsn_envid, client_address, ehlo_name, tls_protocol, tls_cipher, tls_implicit,
-  auth_mechanism, mail_parameters, search_vector, raw)
+  auth_mechanism, mail_parameters, search_vector, routing, raw)
 SELECT u.id, u.received_at, u.session_id, u.auth_user, u.envelope_from, u.size_bytes,
   u.from_header, u.to_header, u.cc_header, u.subject, u.date_header, u.message_id_header,
   u.has_attachments, u.dsn_ret, u.dsn_envid, u.client_address, u.ehlo_name, u.tls_protocol,
   u.tls_cipher, u.tls_implicit, u.auth_mechanism, u.mail_parameters,
-  to_tsvector('simple'::regconfig, coalesce(u.subject, '') || ' ' || u.search_text),
+  to_tsvector('simple'::regconfig, coalesce(u.subject, '') || ' ' || u.search_text), u.routing,
   CASE u.n)sql";
 constexpr char kMessageInsertTail[] = R"sql( END
 FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::int8[],
   $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::text[],
   $13::bool[], $14::text[], $15::text[], $16::inet[], $17::text[], $18::text[], $19::text[],
-  $20::bool[], $21::text[], $22::jsonb[], $23::text[])
+  $20::bool[], $21::text[], $22::jsonb[], $23::text[], $24::jsonb[])
   WITH ORDINALITY AS u(id, received_at, session_id, auth_user, envelope_from, size_bytes,
     from_header, to_header, cc_header, subject, date_header, message_id_header,
     has_attachments, dsn_ret, dsn_envid, client_address, ehlo_name, tls_protocol, tls_cipher,
-    tls_implicit, auth_mechanism, mail_parameters, search_text, n))sql";
-constexpr int kMessageArrayCount = 23;
+    tls_implicit, auth_mechanism, mail_parameters, search_text, routing, n))sql";
+constexpr int kMessageArrayCount = 24;
 
 constexpr Statement kInsertRecipients = {"ingest_recipients", R"sql(
 INSERT INTO message_recipients (message_id, position, address, dsn_notify, dsn_orcpt, parameters)
@@ -154,7 +154,7 @@ void BatchInserter::InsertMessages(pqxx::transaction_base& txn,
   PgArrayBuilder id, received_at, session_id, auth_user, envelope_from, size_bytes, from_header,
       to_header, cc_header, subject, date_header, message_id_header, has_attachments, dsn_ret,
       dsn_envid, client_address, ehlo_name, tls_protocol, tls_cipher, tls_implicit, auth_mechanism,
-      mail_parameters, search_text;
+      mail_parameters, search_text, routing;
   for (const NewMessage* m : messages) {
     id.Add(m->id);
     received_at.Add(TimestampLiteral(m->received_at));
@@ -189,6 +189,7 @@ void BatchInserter::InsertMessages(pqxx::transaction_base& txn,
     AddOrNull(auth_mechanism, m->auth_mechanism);
     mail_parameters.Add(ParametersJson(m->mail_parameters));
     search_text.AddText(m->search_text);
+    AddOrNull(routing, m->routing);
   }
   // Copied into binarystrings only now, and released when this function returns.
   std::vector<pqxx::binarystring> raws;
@@ -208,7 +209,8 @@ void BatchInserter::InsertMessages(pqxx::transaction_base& txn,
                     std::move(ehlo_name).Finish(), std::move(tls_protocol).Finish(),
                     std::move(tls_cipher).Finish(), std::move(tls_implicit).Finish(),
                     std::move(auth_mechanism).Finish(), std::move(mail_parameters).Finish(),
-                    std::move(search_text).Finish(), pqxx::prepare::make_dynamic_params(raws));
+                    std::move(search_text).Finish(), std::move(routing).Finish(),
+                    pqxx::prepare::make_dynamic_params(raws));
 }
 
 void BatchInserter::InsertRecipients(pqxx::transaction_base& txn,

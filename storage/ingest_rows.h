@@ -89,6 +89,9 @@ struct NewMessage {
 
   // Mailbox ids (UUIDs) the message is filed in, in routing order; each must exist.
   std::vector<std::string> mailbox_ids{};
+  // Why it was filed there: messages.routing, a JSON array of mailroom.v1.RoutingDecision
+  // (migration 0004) that server/ writes; stored as given. Empty: NULL (no decision).
+  std::string routing{};
 
   // The message exactly as received; size_bytes is raw.size(). Not owned: `raw_owner` keeps
   // it alive until the writer has run the submission's Done.

@@ -28,7 +28,7 @@ constexpr Statement kSelectMessage{
     " coalesce(m.message_id_header, ''), m.size_bytes, m.is_read, m.has_attachments,"
     " coalesce(m.auth_mechanism, ''), coalesce(host(m.client_address), ''),"
     " coalesce(m.ehlo_name, ''), m.tls_protocol, coalesce(m.tls_cipher, ''),"
-    " coalesce(m.tls_implicit, false)"
+    " coalesce(m.tls_implicit, false), coalesce(m.routing::text, '')"
     " FROM messages m WHERE m.id = $1"};
 
 // jsonb [["KEYWORD","value"], ...] pairs, unnested in the order sent.
@@ -99,6 +99,7 @@ std::optional<MessageRecord> LoadRecord(pqxx::transaction_base& txn, const std::
                           .cipher = row[18].as<std::string>(),
                           .implicit = row[19].as<bool>()};
   }
+  record.routing = row[20].as<std::string>();
 
   for (const pqxx::row& p : ExecPrepared(txn, kSelectMailParameters, id)) {
     s.mail_parameters.push_back(

@@ -31,6 +31,9 @@ struct MessageRecord {
   std::string client_address{};  // text form; empty when not received over SMTP
   std::string ehlo_name{};
   std::optional<TlsFacts> tls{};  // nullopt: plaintext session or not over SMTP
+  // messages.routing as JSON text (an array of mailroom.v1.RoutingDecision); empty when
+  // NULL (stored before routing existed).
+  std::string routing{};
 };
 
 // Returns the message `id`, or NotFound.

@@ -58,9 +58,9 @@ TEST_F(MailroomFixture, ReflectionListsTheApiWithoutProtoFiles) {
 TEST_F(MailroomFixture, ApiNotYetBuiltSaysSo) {
   StartMailroom();
   ASSERT_TRUE(WaitForHealth(Health::kServing)) << mailroom_->Output();
-  auto [code, output] =
-      BufCurl({"--data", "{}",
-               absl::StrCat("http://", grpc_address(), "/mailroom.v1.UserService/ListUsers")});
+  auto [code, output] = BufCurl(
+      {"--data", "{}",
+       absl::StrCat("http://", grpc_address(), "/mailroom.v1.OutboundService/ListDeliveries")});
   EXPECT_NE(code, 0);
   EXPECT_THAT(output, HasSubstr("unimplemented"));
   EXPECT_THAT(output, HasSubstr("not implemented yet"));

@@ -300,14 +300,6 @@ TEST_F(MessageServiceTest, UpdateDeleteAndErrors) {
   std::string raw;
   int64_t size = 0;
   EXPECT_EQ(Raw(id, &raw, &size).error_code(), grpc::StatusCode::NOT_FOUND);
-  {
-    grpc::ClientContext context;
-    v1::WatchMessagesRequest request;
-    auto reader = stub_->WatchMessages(&context, request);
-    v1::WatchMessagesResponse event;
-    EXPECT_FALSE(reader->Read(&event));
-    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  }
 }
 
 TEST_F(MessageServiceTest, ListPagesAndDeleteMessages) {

@@ -1,0 +1,96 @@
+// Retention end to end: the real binary with retention limits on the command line, mail sent
+// by Python's smtplib; the oldest messages and sessions go, the newest stay, and the
+// pruning is logged and counted in the metrics.
+
+#include <signal.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/mailroom_fixture.h"
+#include "tests/integration/smtp_clients.h"
+
+namespace mailroom::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class RetentionE2eTest : public ScratchMailroomFixture {
+ protected:
+  // Sends one message with `subject` through smtplib and returns once it was accepted (250).
+  void Send(const std::string& subject) {
+    const std::string path =
+        WriteTestFile(absl::StrCat("retention-", subject, ".eml"),
+                      absl::StrCat("From: a@example.com\r\nTo: b@example.com\r\nSubject: ", subject,
+                                   "\r\n\r\nbody\r\n"));
+    absl::StatusOr<ClientResult> result = RunPythonClient(
+        "smtplib_client.py", {"--port", absl::StrCat(smtp_port_), "--sender", "a@example.com",
+                              "--rcpt", "b@example.com", "--message", path});
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_EQ(result->first, 0) << result->second;
+  }
+
+  std::string Metrics() {
+    absl::StatusOr<std::pair<int, std::string>> metrics = RunToCompletion(
+        {"/usr/bin/curl", "-sS", absl::StrCat("http://127.0.0.1:", metrics_port_, "/metrics")});
+    if (!metrics.ok() || metrics->first != 0) return "";
+    return metrics->second;
+  }
+
+  // Polls the metrics until they contain every one of `lines`; false after a minute.
+  bool WaitForMetrics(const std::vector<std::string>& lines) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < deadline) {
+      const std::string metrics = Metrics();
+      bool all = true;
+      for (const std::string& line : lines) all = all && metrics.find(line) != std::string::npos;
+      if (all) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return false;
+  }
+};
+
+TEST_F(RetentionE2eTest, TheOldestMessagesAndSessionsGo) {
+  ASSERT_NO_FATAL_FAILURE(StartMailroomAndWaitUntilReady(
+      {"--set", "retention.max_messages=3", "--set", "retention.max_sessions=2", "--set",
+       "retention.interval=100ms", "--set", "retention.batch_size=2"}));
+  for (int i = 1; i <= 6; ++i) ASSERT_NO_FATAL_FAILURE(Send(absl::StrCat("message-", i)));
+
+  // Six messages in six sessions: three messages and four sessions must go.
+  ASSERT_TRUE(WaitForMetrics({"mailroom_retention_pruned_total{kind=\"message\"} 3\n",
+                              "mailroom_retention_pruned_total{kind=\"session\"} 4\n"}))
+      << Metrics() << mailroom_->Output();
+
+  absl::StatusOr<std::vector<StoredMessage>> messages = store().Messages();
+  ASSERT_TRUE(messages.ok()) << messages.status();
+  std::vector<std::string> subjects;
+  for (const StoredMessage& m : *messages) subjects.push_back(m.subject.value_or(""));
+  EXPECT_THAT(subjects, ElementsAre("message-4", "message-5", "message-6"));
+
+  absl::StatusOr<std::vector<StoredSession>> sessions = store().Sessions();
+  ASSERT_TRUE(sessions.ok()) << sessions.status();
+  ASSERT_EQ(sessions->size(), 2u);
+  // The newest two sessions are those that delivered the newest two messages.
+  EXPECT_EQ((*sessions)[0].id, (*messages)[1].session_id);
+  EXPECT_EQ((*sessions)[1].id, (*messages)[2].session_id);
+
+  EXPECT_THAT(mailroom_->Output(), HasSubstr("retention pruned"));
+}
+
+TEST_F(RetentionE2eTest, ALongIntervalDoesNotHoldUpShutdown) {
+  ASSERT_NO_FATAL_FAILURE(StartMailroomAndWaitUntilReady({"--set", "retention.interval=1h"}));
+  ASSERT_NO_FATAL_FAILURE(Send("one"));
+  mailroom_->Signal(SIGTERM);
+  // Far less than the interval: the job wakes at once when told to stop.
+  EXPECT_EQ(mailroom_->Wait(absl::Seconds(30)), 0) << mailroom_->Output();
+  EXPECT_THAT(mailroom_->Output(), HasSubstr("mailroom stopped"));
+}
+
+}  // namespace
+}  // namespace mailroom::testing
