@@ -11,6 +11,7 @@
 #include "storage/ids.h"
 #include "storage/ingest_batch.h"
 #include "storage/message_sql.h"
+#include "storage/message_summaries.h"
 #include "storage/statement.h"
 #include "storage/text_encoding.h"
 
@@ -19,92 +20,6 @@ namespace {
 
 constexpr Statement kMailboxId = {"message_match_mailbox_id",
                                   "SELECT id::text FROM mailboxes WHERE name = $1"};
-
-// The summary columns, read by ReadSummary in this order. Times travel as integer
-// microseconds (exact, no text parsing).
-constexpr char kColumns[] = R"sql(SELECT m.id::text, m.envelope_from,
-  coalesce(m.from_header, ''), coalesce(m.to_header, ''), coalesce(m.cc_header, ''),
-  coalesce(m.subject, ''), (EXTRACT(EPOCH FROM m.date_header) * 1000000)::int8,
-  coalesce(m.message_id_header, ''), m.size_bytes, m.is_read, m.has_attachments,
-  (EXTRACT(EPOCH FROM m.received_at) * 1000000)::int8, coalesce(m.session_id::text, ''),
-  coalesce(m.auth_user, ''))sql";
-
-// The details of the selected messages, one statement each whatever their number; all are
-// key lookups. Mailboxes come in routing order (position, then name).
-constexpr Statement kMailboxes = {"message_match_mailboxes", R"sql(
-SELECT x.message_id::text, b.name
-FROM message_mailboxes x JOIN mailboxes b ON b.id = x.mailbox_id
-WHERE x.message_id = ANY($1::uuid[])
-ORDER BY b.position, b.name)sql"};
-
-constexpr Statement kMailParameters = {"message_match_mail_parameters", R"sql(
-SELECT m.id::text, p.value->>0, coalesce(p.value->>1, '')
-FROM messages m CROSS JOIN LATERAL jsonb_array_elements(m.mail_parameters)
-  WITH ORDINALITY AS p(value, ord)
-WHERE m.id = ANY($1::uuid[])
-ORDER BY m.id, p.ord)sql"};
-
-// One row per recipient parameter, and one with NULL parameter for a recipient without.
-constexpr Statement kRecipients = {"message_match_recipients", R"sql(
-SELECT r.message_id::text, r.position, r.address, p.value->>0, coalesce(p.value->>1, '')
-FROM message_recipients r LEFT JOIN LATERAL jsonb_array_elements(r.parameters)
-  WITH ORDINALITY AS p(value, ord) ON true
-WHERE r.message_id = ANY($1::uuid[])
-ORDER BY r.message_id, r.position, p.ord)sql"};
-
-MessageSummaryRow ReadSummary(const pqxx::row& row) {
-  MessageSummaryRow m;
-  m.id = row[0].as<std::string>();
-  m.envelope_from = row[1].as<std::string>();
-  m.from_header = row[2].as<std::string>();
-  m.to_header = row[3].as<std::string>();
-  m.cc_header = row[4].as<std::string>();
-  m.subject = row[5].as<std::string>();
-  if (!row[6].is_null()) m.date = absl::FromUnixMicros(row[6].as<int64_t>());
-  m.message_id_header = row[7].as<std::string>();
-  m.size_bytes = row[8].as<int64_t>();
-  m.read = row[9].as<bool>();
-  m.has_attachments = row[10].as<bool>();
-  m.received_at = absl::FromUnixMicros(row[11].as<int64_t>());
-  m.session_id = row[12].as<std::string>();
-  m.auth_user = row[13].as<std::string>();
-  return m;
-}
-
-// Fills mailboxes, mail parameters and recipients of `messages`.
-void ReadDetails(pqxx::transaction_base& txn, std::vector<MessageSummaryRow>& messages) {
-  if (messages.empty()) return;
-  std::map<std::string, MessageSummaryRow*> by_id;
-  PgArrayBuilder ids;
-  for (MessageSummaryRow& m : messages) {
-    by_id[m.id] = &m;
-    ids.Add(m.id);
-  }
-  const std::string id_array = std::move(ids).Finish();
-  for (const pqxx::row& row : ExecPrepared(txn, kMailboxes, id_array)) {
-    by_id.at(row[0].as<std::string>())->mailboxes.push_back(row[1].as<std::string>());
-  }
-  for (const pqxx::row& row : ExecPrepared(txn, kMailParameters, id_array)) {
-    by_id.at(row[0].as<std::string>())
-        ->mail_parameters.push_back({row[1].as<std::string>(), row[2].as<std::string>()});
-  }
-  int last_position = -1;
-  std::string last_id;
-  for (const pqxx::row& row : ExecPrepared(txn, kRecipients, id_array)) {
-    std::string id = row[0].as<std::string>();
-    const int position = row[1].as<int>();
-    MessageSummaryRow& m = *by_id.at(id);
-    if (id != last_id || position != last_position) {
-      m.recipients.push_back({.address = row[2].as<std::string>()});
-      last_id = std::move(id);
-      last_position = position;
-    }
-    if (!row[3].is_null()) {
-      m.recipients.back().parameters.push_back(
-          {row[3].as<std::string>(), row[4].as<std::string>()});
-    }
-  }
-}
 
 // The summaries selected by `sql` with `params`, with their details, in one snapshot so that
 // a message deleted meanwhile cannot show with half its recipients.
@@ -115,9 +30,9 @@ absl::StatusOr<std::vector<MessageSummaryRow>> Select(ConnectionPool& pool, cons
     std::vector<MessageSummaryRow> messages;
     for (const pqxx::row& row :
          txn.exec_params(sql, pqxx::prepare::make_dynamic_params(params.values()))) {
-      messages.push_back(ReadSummary(row));
+      messages.push_back(ReadSummaryRow(row));
     }
-    ReadDetails(txn, messages);
+    ReadSummaryDetails(txn, messages);
     txn.commit();
     return messages;
   });
@@ -154,7 +69,7 @@ absl::StatusOr<std::vector<MessageSummaryRow>> MatchMessages(ConnectionPool& poo
   if (count == 0) return std::vector<MessageSummaryRow>();
   // The primary key finds the few rows; the filter is then checked on them only.
   SqlParams params;
-  std::string sql = absl::StrCat(kColumns, " FROM messages m WHERE m.id = ANY(",
+  std::string sql = absl::StrCat("SELECT ", kSummaryColumns, " FROM messages m WHERE m.id = ANY(",
                                  params.Add(std::move(array).Finish()), "::uuid[])");
   if (scope.mailbox_id.has_value()) {
     absl::StrAppend(&sql,
@@ -174,7 +89,7 @@ absl::StatusOr<std::vector<MessageSummaryRow>> ReplayPage(ConnectionPool& pool,
   // message_mailboxes (mailbox_id, received_at, message_id), as ListMessages pages newest
   // first.
   SqlParams params;
-  std::string sql(kColumns);
+  std::string sql = absl::StrCat("SELECT ", kSummaryColumns);
   const std::string t = params.Add(TimestampLiteral(since));
   std::string time_column = "m.received_at";
   std::string id_column = "m.id";

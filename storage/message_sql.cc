@@ -7,18 +7,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "storage/ingest_batch.h"
+#include "storage/message_summaries.h"
 
 namespace mailroom::storage {
 namespace {
-
-// The columns of a summary, read by storage/message_store.cc in this order. Times travel as
-// integer microseconds (EXTRACT returns numeric, so the conversion is exact).
-constexpr char kSummaryColumns[] = R"sql(m.id::text, m.envelope_from,
-  coalesce(m.from_header, ''), coalesce(m.to_header, ''), coalesce(m.cc_header, ''),
-  coalesce(m.subject, ''), (EXTRACT(EPOCH FROM m.date_header) * 1000000)::int8,
-  coalesce(m.message_id_header, ''), m.size_bytes, m.is_read, m.has_attachments,
-  (EXTRACT(EPOCH FROM m.received_at) * 1000000)::int8, coalesce(m.session_id::text, ''),
-  coalesce(m.auth_user, ''))sql";
 
 // Without a mailbox the walk follows messages_received_idx; with one, the primary key of
 // message_mailboxes (mailbox_id, received_at, message_id), which holds a copy of

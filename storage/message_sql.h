@@ -53,8 +53,8 @@ struct SqlStatement {
   std::vector<std::string> params{};
 };
 
-// The page query of ListMessages: the summary columns (kSummaryColumns order, see
-// storage/message_store.cc) of at most `limit` messages matching `filter`, in the mailbox
+// The page query of ListMessages: the summary columns (kSummaryColumns order, in
+// storage/message_summaries.h) of at most `limit` messages matching `filter`, in the mailbox
 // with id `mailbox_id` when given, strictly after `cursor` when given, newest first.
 SqlStatement ListStatement(const std::optional<std::string>& mailbox_id,
                            const MessageFilter& filter, const std::optional<PageCursor>& cursor,
