@@ -12,7 +12,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 
 namespace mailroom::testing {
@@ -103,16 +105,25 @@ absl::StatusOr<std::pair<int, std::string>> RunToCompletion(
 }
 
 int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
+  // The kernel may hand the same ephemeral port to two probes in a row (each probe closes
+  // its socket at once), and a test takes several ports before the binary binds any: so a
+  // port handed out once by this process is never handed out again.
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::flat_hash_set<int>* const handed_out = new absl::flat_hash_set<int>();
+  absl::MutexLock lock(&mu);
+  for (;;) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    socklen_t length = sizeof(address);
+    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    close(fd);
+    const int port = ntohs(address.sin_port);
+    if (handed_out->insert(port).second) return port;
+  }
 }
 
 std::string TestEnvironment(const char* name) {
