@@ -19,23 +19,26 @@ constexpr char kMessageInsertHead[] = R"sql(
 INSERT INTO messages (id, received_at, session_id, auth_user, envelope_from, size_bytes,
   from_header, to_header, cc_header, subject, date_header, message_id_header, has_attachments,
   dsn_ret, dsn_envid, client_address, ehlo_name, tls_protocol, tls_cipher, tls_implicit,
-  auth_mechanism, mail_parameters, search_vector, routing, raw)
+  auth_mechanism, mail_parameters, search_vector, routing, sender_search, recipient_search,
+  raw)
 SELECT u.id, u.received_at, u.session_id, u.auth_user, u.envelope_from, u.size_bytes,
   u.from_header, u.to_header, u.cc_header, u.subject, u.date_header, u.message_id_header,
   u.has_attachments, u.dsn_ret, u.dsn_envid, u.client_address, u.ehlo_name, u.tls_protocol,
   u.tls_cipher, u.tls_implicit, u.auth_mechanism, u.mail_parameters,
   to_tsvector('simple'::regconfig, coalesce(u.subject, '') || ' ' || u.search_text), u.routing,
+  concat_ws(E'\n', u.envelope_from, u.from_header),
+  concat_ws(E'\n', u.envelope_to, u.to_header, u.cc_header),
   CASE u.n)sql";
 constexpr char kMessageInsertTail[] = R"sql( END
 FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::int8[],
   $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::text[],
   $13::bool[], $14::text[], $15::text[], $16::inet[], $17::text[], $18::text[], $19::text[],
-  $20::bool[], $21::text[], $22::jsonb[], $23::text[], $24::jsonb[])
+  $20::bool[], $21::text[], $22::jsonb[], $23::text[], $24::jsonb[], $25::text[])
   WITH ORDINALITY AS u(id, received_at, session_id, auth_user, envelope_from, size_bytes,
     from_header, to_header, cc_header, subject, date_header, message_id_header,
     has_attachments, dsn_ret, dsn_envid, client_address, ehlo_name, tls_protocol, tls_cipher,
-    tls_implicit, auth_mechanism, mail_parameters, search_text, routing, n))sql";
-constexpr int kMessageArrayCount = 24;
+    tls_implicit, auth_mechanism, mail_parameters, search_text, routing, envelope_to, n))sql";
+constexpr int kMessageArrayCount = 25;
 
 constexpr Statement kInsertRecipients = {"ingest_recipients", R"sql(
 INSERT INTO message_recipients (message_id, position, address, dsn_notify, dsn_orcpt, parameters)
@@ -72,6 +75,16 @@ void AddOptional(PgArrayBuilder& array, const std::optional<std::string>& value)
 }
 
 void AddBool(PgArrayBuilder& array, bool value) { array.Add(value ? "t" : "f"); }
+
+// The envelope recipients one per line, for messages.recipient_search (migration 0006).
+std::string EnvelopeRecipientLines(absl::Span<const NewRecipient> recipients) {
+  std::string lines;
+  for (const NewRecipient& recipient : recipients) {
+    if (!lines.empty()) lines.push_back('\n');
+    lines.append(recipient.address);
+  }
+  return lines;
+}
 
 }  // namespace
 
@@ -154,7 +167,7 @@ void BatchInserter::InsertMessages(pqxx::transaction_base& txn,
   PgArrayBuilder id, received_at, session_id, auth_user, envelope_from, size_bytes, from_header,
       to_header, cc_header, subject, date_header, message_id_header, has_attachments, dsn_ret,
       dsn_envid, client_address, ehlo_name, tls_protocol, tls_cipher, tls_implicit, auth_mechanism,
-      mail_parameters, search_text, routing;
+      mail_parameters, search_text, routing, envelope_to;
   for (const NewMessage* m : messages) {
     id.Add(m->id);
     received_at.Add(TimestampLiteral(m->received_at));
@@ -190,6 +203,7 @@ void BatchInserter::InsertMessages(pqxx::transaction_base& txn,
     mail_parameters.Add(ParametersJson(m->mail_parameters));
     search_text.AddText(m->search_text);
     AddOrNull(routing, m->routing);
+    envelope_to.AddText(EnvelopeRecipientLines(m->recipients));
   }
   // Copied into binarystrings only now, and released when this function returns.
   std::vector<pqxx::binarystring> raws;
@@ -210,7 +224,7 @@ void BatchInserter::InsertMessages(pqxx::transaction_base& txn,
                     std::move(tls_cipher).Finish(), std::move(tls_implicit).Finish(),
                     std::move(auth_mechanism).Finish(), std::move(mail_parameters).Finish(),
                     std::move(search_text).Finish(), std::move(routing).Finish(),
-                    pqxx::prepare::make_dynamic_params(raws));
+                    std::move(envelope_to).Finish(), pqxx::prepare::make_dynamic_params(raws));
 }
 
 void BatchInserter::InsertRecipients(pqxx::transaction_base& txn,

@@ -58,19 +58,14 @@ std::string TermSql(const Term& term, SqlParams& params) {
     case TermKind::kPhrase:
       return absl::StrCat("m.search_vector @@ phraseto_tsquery('simple', ", params.Add(term.text),
                           ")");
-    case TermKind::kFrom: {
-      const std::string p = like();
-      return absl::StrCat("m.from_header ILIKE ", p, " OR m.envelope_from ILIKE ", p);
-    }
-    case TermKind::kTo: {
-      const std::string p = like();
-      // Bcc is not stored, so it cannot be searched; envelope recipients cover it for the
-      // usual case of a Bcc recipient of a captured message.
-      return absl::StrCat("m.to_header ILIKE ", p, " OR m.cc_header ILIKE ", p,
-                          " OR EXISTS (SELECT 1 FROM message_recipients r"
-                          " WHERE r.message_id = m.id AND r.address ILIKE ",
-                          p, ")");
-    }
+    case TermKind::kFrom:
+      // The envelope sender and the From header (migration 0006).
+      return absl::StrCat("m.sender_search ILIKE ", like());
+    case TermKind::kTo:
+      // The envelope recipients and the To and Cc headers (migration 0006). Bcc is not
+      // stored, so it cannot be searched; the envelope covers the usual case of a Bcc
+      // recipient of a captured message.
+      return absl::StrCat("m.recipient_search ILIKE ", like());
     case TermKind::kCc:
       return absl::StrCat("m.cc_header ILIKE ", like());
     case TermKind::kSubject:

@@ -408,7 +408,7 @@ TEST_F(MessageStoreTest, MainQueriesUseTheirIndexes) {
     pqxx::work txn(conn);
     txn.exec(R"sql(
 INSERT INTO messages (id, received_at, envelope_from, size_bytes, from_header, to_header,
-  subject, raw, search_vector)
+  subject, raw, search_vector, sender_search, recipient_search)
 SELECT gen_random_uuid(), timestamptz '2024-01-01' + g * interval '1 second',
   'sender' || (g % 500) || '@example.com', 4000,
   CASE WHEN g % 10000 = 0 THEN 'Rare Person <rare.person@example.org>'
@@ -419,8 +419,14 @@ SELECT gen_random_uuid(), timestamptz '2024-01-01' + g * interval '1 second',
   -- that tell a rare word from a common one.
   to_tsvector('simple', 'Subject number ' || g || ' w' || (g % 50) || ' x' || (g % 300)
     || ' y' || (g % 2000)
-    || CASE WHEN g % 10000 = 0 THEN ' zanzibar' ELSE '' END)
+    || CASE WHEN g % 10000 = 0 THEN ' zanzibar' ELSE '' END),
+  '', ''
 FROM generate_series(1, 100000) g)sql");
+    // The address search columns as the ingest statement fills them, with a rare recipient.
+    txn.exec(R"sql(
+UPDATE messages SET sender_search = concat_ws(E'\n', envelope_from, from_header),
+  recipient_search = CASE WHEN size_bytes = 4000 AND subject LIKE '%5000'
+    THEN 'rare.recipient@example.net' ELSE to_header END)sql");
     txn.exec(R"sql(
 INSERT INTO message_mailboxes (mailbox_id, message_id, received_at)
 SELECT CASE WHEN random() < 0.5 THEN '00000000-0000-7000-8000-000000000001'::uuid
@@ -453,7 +459,10 @@ SELECT CASE WHEN random() < 0.5 THEN '00000000-0000-7000-8000-000000000001'::uui
       HasSubstr("messages_search_idx"));
   EXPECT_THAT(
       Plan(*pool_, ListStatement(std::nullopt, filter("from:rare.person"), std::nullopt, 51)),
-      HasSubstr("messages_from_trgm_idx"));
+      HasSubstr("messages_sender_search_trgm_idx"));
+  EXPECT_THAT(
+      Plan(*pool_, ListStatement(std::nullopt, filter("to:rare.recipient"), std::nullopt, 51)),
+      HasSubstr("messages_recipient_search_trgm_idx"));
   EXPECT_THAT(Plan(*pool_, ListStatement(std::nullopt, filter("subject:\"number 29999\""),
                                          std::nullopt, 51)),
               HasSubstr("messages_subject_trgm_idx"));

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -147,6 +148,44 @@ TEST_F(MigrationsTest, SchemaAcceptsAMessageInTheDefaultMailbox) {
   }));
   EXPECT_EQ(QueryInt("SELECT count(*) FROM message_recipients"), 0);
   EXPECT_EQ(QueryInt("SELECT count(*) FROM message_mailboxes"), 0);
+}
+
+// Rows stored by an older version get the address search columns of migration 0006 when
+// it runs: the database is brought to version 5 by hand, as an older binary left it.
+TEST_F(MigrationsTest, AddressSearchColumnsAreFilledForMessagesStoredBefore) {
+  ASSERT_OK(pool_->Run([&](pqxx::connection& conn) {
+    pqxx::work txn(conn);
+    txn.exec(
+        "CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, "
+        "applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const Migration& migration : Migrations()) {
+      if (migration.version > 5) break;
+      txn.exec(std::string(migration.sql));
+      txn.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                      migration.version, std::string(migration.name));
+    }
+    const std::string id = NewId();
+    txn.exec_params(
+        "INSERT INTO messages (id, received_at, envelope_from, size_bytes, from_header, "
+        "to_header, cc_header, raw) VALUES ($1, now(), 'bounce@example.com', 1, "
+        "'Alice <alice@example.com>', 'bob@example.com', NULL, '\\x00')",
+        id);
+    txn.exec_params(
+        "INSERT INTO message_recipients (message_id, position, address) "
+        "VALUES ($1, 0, 'bob@example.com'), ($1, 1, 'hidden@example.net')",
+        id);
+    txn.commit();
+  }));
+  ASSERT_OK(Migrate(*pool_));
+  absl::StatusOr<std::pair<std::string, std::string>> columns =
+      pool_->Run([&](pqxx::connection& conn) {
+        pqxx::nontransaction txn(conn);
+        pqxx::row row = txn.exec1("SELECT sender_search, recipient_search FROM messages");
+        return std::make_pair(row[0].as<std::string>(), row[1].as<std::string>());
+      });
+  ASSERT_OK(columns);
+  EXPECT_EQ(columns->first, "bounce@example.com\nAlice <alice@example.com>");
+  EXPECT_EQ(columns->second, "bob@example.com\nhidden@example.net\nbob@example.com");
 }
 
 TEST_F(MigrationsTest, SecondRunAppliesNothing) {
