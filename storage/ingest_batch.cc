@@ -14,8 +14,13 @@
 namespace mailroom::storage {
 namespace {
 
-// The message columns in statement order; raw comes last, from the binary parameters.
-constexpr char kMessageInsertHead[] = R"sql(
+// The batch statement: four data-modifying CTEs, so that a batch is one round trip and,
+// run outside a transaction block, one implicit transaction (PostgreSQL runs every CTE to
+// completion and checks the foreign keys between them at the end of the statement). Text
+// parameters $1..$52 are arrays, one per column; the raw bodies follow as N binary bytea
+// parameters, which the messages CTE picks by ordinal (see BatchSql).
+constexpr char kBatchHead[] = R"sql(
+WITH new_messages AS (
 INSERT INTO messages (id, received_at, session_id, auth_user, envelope_from, size_bytes,
   from_header, to_header, cc_header, subject, date_header, message_id_header, has_attachments,
   dsn_ret, dsn_envid, client_address, ehlo_name, tls_protocol, tls_cipher, tls_implicit,
@@ -29,7 +34,7 @@ SELECT u.id, u.received_at, u.session_id, u.auth_user, u.envelope_from, u.size_b
   concat_ws(E'\n', u.envelope_from, u.from_header),
   concat_ws(E'\n', u.envelope_to, u.to_header, u.cc_header),
   CASE u.n)sql";
-constexpr char kMessageInsertTail[] = R"sql( END
+constexpr char kBatchTail[] = R"sql( END
 FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::int8[],
   $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::text[],
   $13::bool[], $14::text[], $15::text[], $16::inet[], $17::text[], $18::text[], $19::text[],
@@ -37,25 +42,32 @@ FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $
   WITH ORDINALITY AS u(id, received_at, session_id, auth_user, envelope_from, size_bytes,
     from_header, to_header, cc_header, subject, date_header, message_id_header,
     has_attachments, dsn_ret, dsn_envid, client_address, ehlo_name, tls_protocol, tls_cipher,
-    tls_implicit, auth_mechanism, mail_parameters, search_text, routing, envelope_to, n))sql";
-constexpr int kMessageArrayCount = 25;
-
-constexpr Statement kInsertRecipients = {"ingest_recipients", R"sql(
+    tls_implicit, auth_mechanism, mail_parameters, search_text, routing, envelope_to, n)),
+new_recipients AS (
 INSERT INTO message_recipients (message_id, position, address, dsn_notify, dsn_orcpt, parameters)
-SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::jsonb[]))sql"};
-
-constexpr Statement kInsertMailboxLinks = {"ingest_mailbox_links", R"sql(
+SELECT * FROM unnest($26::uuid[], $27::int[], $28::text[], $29::text[], $30::text[],
+  $31::jsonb[])),
+new_links AS (
 INSERT INTO message_mailboxes (mailbox_id, message_id, received_at)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]))sql"};
-
-constexpr Statement kInsertSessions = {"ingest_sessions", R"sql(
+SELECT * FROM unnest($32::uuid[], $33::uuid[], $34::timestamptz[])),
+new_sessions AS (
 INSERT INTO smtp_sessions (id, listener, client_address, client_port, server_address,
   ehlo_name, tls_protocol, tls_cipher, tls_implicit, auth_user, auth_mechanism, started_at,
   ended_at, message_count, outcome, error, error_reply_count, transcript)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::inet[], $4::int[], $5::text[], $6::text[],
-  $7::text[], $8::text[], $9::bool[], $10::text[], $11::text[], $12::timestamptz[],
-  $13::timestamptz[], $14::int[], $15::text[], $16::text[], $17::int[], $18::jsonb[])
-ON CONFLICT (id) DO NOTHING)sql"};
+SELECT * FROM unnest($35::uuid[], $36::text[], $37::inet[], $38::int[], $39::text[],
+  $40::text[], $41::text[], $42::text[], $43::bool[], $44::text[], $45::text[],
+  $46::timestamptz[], $47::timestamptz[], $48::int[], $49::text[], $50::text[], $51::int[],
+  $52::jsonb[])
+ON CONFLICT (id) DO NOTHING)
+SELECT 1)sql";
+constexpr int kBatchArrayCount = 52;
+
+// One notification per payload, in order, in one statement. set_config(..., true) is SET
+// LOCAL: run alone, the statement is its own transaction, and its commit need not wait
+// for the WAL flush (see NotifyNewMessages).
+constexpr Statement kAnnounce = {"ingest_announce", R"sql(
+SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, payload)
+FROM unnest($2::text[]) AS payload)sql"};
 
 // Adds `value` as text, or NULL when it is empty.
 void AddOrNull(PgArrayBuilder& array, absl::string_view value) {
@@ -119,28 +131,39 @@ std::string ParametersJson(absl::Span<const SmtpParameter> parameters) {
   return json;
 }
 
-const std::string& BatchInserter::MessageSql(size_t n) {
-  while (message_sql_.size() < n) {
-    const size_t rows = message_sql_.size() + 1;
-    std::string sql = kMessageInsertHead;
+const std::string& BatchInserter::BatchSql(size_t n) {
+  while (batch_sql_.size() <= n) {
+    const size_t rows = batch_sql_.size();
+    std::string sql = kBatchHead;
     for (size_t i = 1; i <= rows; ++i) {
-      absl::StrAppend(&sql, " WHEN ", i, " THEN $", kMessageArrayCount + i, "::bytea");
+      absl::StrAppend(&sql, " WHEN ", i, " THEN $", kBatchArrayCount + i, "::bytea");
     }
-    sql.append(kMessageInsertTail);
-    message_sql_.push_back(std::move(sql));
+    // A CASE needs one branch; with no messages it is never evaluated.
+    if (rows == 0) sql.append(" WHEN 0 THEN NULL::bytea");
+    sql.append(kBatchTail);
+    batch_sql_.push_back(std::move(sql));
   }
-  return message_sql_[n - 1];
+  return batch_sql_[n];
 }
 
 void BatchInserter::Insert(pqxx::transaction_base& txn,
                            absl::Span<const NewMessage* const> messages,
                            absl::Span<const NewSession* const> sessions) {
-  if (!messages.empty()) {
-    InsertMessages(txn, messages);
-    InsertRecipients(txn, messages);
-    InsertMailboxLinks(txn, messages);
-  }
-  if (!sessions.empty()) InsertSessions(txn, sessions);
+  std::vector<std::string> arrays;
+  arrays.reserve(kBatchArrayCount);
+  AddMessageArrays(messages, arrays);
+  AddRecipientArrays(messages, arrays);
+  AddMailboxLinkArrays(messages, arrays);
+  AddSessionArrays(sessions, arrays);
+  // Copied into binarystrings only now, and released when this function returns.
+  std::vector<pqxx::binarystring> raws;
+  raws.reserve(messages.size());
+  for (const NewMessage* m : messages) raws.emplace_back(m->raw.data(), m->raw.size());
+
+  const std::string name = absl::StrCat("ingest_batch_", messages.size());
+  txn.conn().prepare(name, BatchSql(messages.size()));
+  txn.exec_prepared(name, pqxx::prepare::make_dynamic_params(arrays),
+                    pqxx::prepare::make_dynamic_params(raws));
 }
 
 void BatchInserter::NotifyNewMessages(pqxx::transaction_base& txn,
@@ -148,22 +171,22 @@ void BatchInserter::NotifyNewMessages(pqxx::transaction_base& txn,
   // Listeners (the WaitForMessage streams of every replica) hear of a message once it can
   // be read. The payload limit is 8000 bytes: long batches are split.
   constexpr size_t kMaxPayload = 7900;
+  PgArrayBuilder payloads;
   std::string payload;
-  const auto flush = [&] {
-    if (payload.empty()) return;
-    txn.exec_params("SELECT pg_notify($1, $2)", std::string(kMessagesChannel), payload);
-    payload.clear();
-  };
   for (const NewMessage* m : messages) {
-    if (payload.size() + m->id.size() + 1 > kMaxPayload) flush();
+    if (payload.size() + m->id.size() + 1 > kMaxPayload) {
+      payloads.Add(payload);
+      payload.clear();
+    }
     if (!payload.empty()) payload.push_back(',');
     payload.append(m->id);
   }
-  flush();
+  if (!payload.empty()) payloads.Add(payload);
+  ExecPrepared(txn, kAnnounce, std::string(kMessagesChannel), std::move(payloads).Finish());
 }
 
-void BatchInserter::InsertMessages(pqxx::transaction_base& txn,
-                                   absl::Span<const NewMessage* const> messages) {
+void BatchInserter::AddMessageArrays(absl::Span<const NewMessage* const> messages,
+                                     std::vector<std::string>& arrays) {
   PgArrayBuilder id, received_at, session_id, auth_user, envelope_from, size_bytes, from_header,
       to_header, cc_header, subject, date_header, message_id_header, has_attachments, dsn_ret,
       dsn_envid, client_address, ehlo_name, tls_protocol, tls_cipher, tls_implicit, auth_mechanism,
@@ -205,32 +228,38 @@ void BatchInserter::InsertMessages(pqxx::transaction_base& txn,
     AddOrNull(routing, m->routing);
     envelope_to.AddText(EnvelopeRecipientLines(m->recipients));
   }
-  // Copied into binarystrings only now, and released when this function returns.
-  std::vector<pqxx::binarystring> raws;
-  raws.reserve(messages.size());
-  for (const NewMessage* m : messages) raws.emplace_back(m->raw.data(), m->raw.size());
-
-  const std::string name = absl::StrCat("ingest_messages_", messages.size());
-  txn.conn().prepare(name, MessageSql(messages.size()));
-  txn.exec_prepared(name, std::move(id).Finish(), std::move(received_at).Finish(),
-                    std::move(session_id).Finish(), std::move(auth_user).Finish(),
-                    std::move(envelope_from).Finish(), std::move(size_bytes).Finish(),
-                    std::move(from_header).Finish(), std::move(to_header).Finish(),
-                    std::move(cc_header).Finish(), std::move(subject).Finish(),
-                    std::move(date_header).Finish(), std::move(message_id_header).Finish(),
-                    std::move(has_attachments).Finish(), std::move(dsn_ret).Finish(),
-                    std::move(dsn_envid).Finish(), std::move(client_address).Finish(),
-                    std::move(ehlo_name).Finish(), std::move(tls_protocol).Finish(),
-                    std::move(tls_cipher).Finish(), std::move(tls_implicit).Finish(),
-                    std::move(auth_mechanism).Finish(), std::move(mail_parameters).Finish(),
-                    std::move(search_text).Finish(), std::move(routing).Finish(),
-                    std::move(envelope_to).Finish(), pqxx::prepare::make_dynamic_params(raws));
+  for (PgArrayBuilder* array : {&id,
+                                &received_at,
+                                &session_id,
+                                &auth_user,
+                                &envelope_from,
+                                &size_bytes,
+                                &from_header,
+                                &to_header,
+                                &cc_header,
+                                &subject,
+                                &date_header,
+                                &message_id_header,
+                                &has_attachments,
+                                &dsn_ret,
+                                &dsn_envid,
+                                &client_address,
+                                &ehlo_name,
+                                &tls_protocol,
+                                &tls_cipher,
+                                &tls_implicit,
+                                &auth_mechanism,
+                                &mail_parameters,
+                                &search_text,
+                                &routing,
+                                &envelope_to}) {
+    arrays.push_back(std::move(*array).Finish());
+  }
 }
 
-void BatchInserter::InsertRecipients(pqxx::transaction_base& txn,
-                                     absl::Span<const NewMessage* const> messages) {
+void BatchInserter::AddRecipientArrays(absl::Span<const NewMessage* const> messages,
+                                       std::vector<std::string>& arrays) {
   PgArrayBuilder message_id, position, address, dsn_notify, dsn_orcpt, parameters;
-  bool any = false;
   for (const NewMessage* m : messages) {
     for (size_t i = 0; i < m->recipients.size(); ++i) {
       const NewRecipient& r = m->recipients[i];
@@ -240,19 +269,17 @@ void BatchInserter::InsertRecipients(pqxx::transaction_base& txn,
       AddOrNull(dsn_notify, r.dsn_notify);
       AddOrNull(dsn_orcpt, r.dsn_orcpt);
       parameters.Add(ParametersJson(r.parameters));
-      any = true;
     }
   }
-  if (!any) return;
-  ExecPrepared(txn, kInsertRecipients, std::move(message_id).Finish(), std::move(position).Finish(),
-               std::move(address).Finish(), std::move(dsn_notify).Finish(),
-               std::move(dsn_orcpt).Finish(), std::move(parameters).Finish());
+  for (PgArrayBuilder* array :
+       {&message_id, &position, &address, &dsn_notify, &dsn_orcpt, &parameters}) {
+    arrays.push_back(std::move(*array).Finish());
+  }
 }
 
-void BatchInserter::InsertMailboxLinks(pqxx::transaction_base& txn,
-                                       absl::Span<const NewMessage* const> messages) {
+void BatchInserter::AddMailboxLinkArrays(absl::Span<const NewMessage* const> messages,
+                                         std::vector<std::string>& arrays) {
   PgArrayBuilder mailbox_id, message_id, received_at;
-  bool any = false;
   for (const NewMessage* m : messages) {
     if (m->mailbox_ids.empty()) continue;
     const std::string time = TimestampLiteral(m->received_at);
@@ -260,16 +287,15 @@ void BatchInserter::InsertMailboxLinks(pqxx::transaction_base& txn,
       mailbox_id.Add(mailbox);
       message_id.Add(m->id);
       received_at.Add(time);
-      any = true;
     }
   }
-  if (!any) return;
-  ExecPrepared(txn, kInsertMailboxLinks, std::move(mailbox_id).Finish(),
-               std::move(message_id).Finish(), std::move(received_at).Finish());
+  for (PgArrayBuilder* array : {&mailbox_id, &message_id, &received_at}) {
+    arrays.push_back(std::move(*array).Finish());
+  }
 }
 
-void BatchInserter::InsertSessions(pqxx::transaction_base& txn,
-                                   absl::Span<const NewSession* const> sessions) {
+void BatchInserter::AddSessionArrays(absl::Span<const NewSession* const> sessions,
+                                     std::vector<std::string>& arrays) {
   PgArrayBuilder id, listener, client_address, client_port, server_address, ehlo_name, tls_protocol,
       tls_cipher, tls_implicit, auth_user, auth_mechanism, started_at, ended_at, message_count,
       outcome, error, error_reply_count, transcript;
@@ -299,15 +325,12 @@ void BatchInserter::InsertSessions(pqxx::transaction_base& txn,
     error_reply_count.Add(absl::StrCat(s->error_reply_count));
     transcript.Add(TranscriptJson(s->transcript));
   }
-  ExecPrepared(txn, kInsertSessions, std::move(id).Finish(), std::move(listener).Finish(),
-               std::move(client_address).Finish(), std::move(client_port).Finish(),
-               std::move(server_address).Finish(), std::move(ehlo_name).Finish(),
-               std::move(tls_protocol).Finish(), std::move(tls_cipher).Finish(),
-               std::move(tls_implicit).Finish(), std::move(auth_user).Finish(),
-               std::move(auth_mechanism).Finish(), std::move(started_at).Finish(),
-               std::move(ended_at).Finish(), std::move(message_count).Finish(),
-               std::move(outcome).Finish(), std::move(error).Finish(),
-               std::move(error_reply_count).Finish(), std::move(transcript).Finish());
+  for (PgArrayBuilder* array :
+       {&id, &listener, &client_address, &client_port, &server_address, &ehlo_name, &tls_protocol,
+        &tls_cipher, &tls_implicit, &auth_user, &auth_mechanism, &started_at, &ended_at,
+        &message_count, &outcome, &error, &error_reply_count, &transcript}) {
+    arrays.push_back(std::move(*array).Finish());
+  }
 }
 
 }  // namespace mailroom::storage

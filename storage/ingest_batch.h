@@ -1,19 +1,19 @@
 // BatchInserter: writes one group-commit batch (messages with their recipients and mailbox
-// links, and finished sessions) into an open transaction with a constant number of
-// statements, whatever the batch size:
+// links, and finished sessions) in one statement, whatever the batch size: four
+// data-modifying CTEs, each an INSERT ... SELECT FROM unnest(<one array per column>),
 //
-//   messages            one INSERT ... SELECT FROM unnest(<one array per column>), with the
-//                       raw bodies as N binary bytea parameters picked by ordinal
-//   message_recipients  one INSERT ... unnest
-//   message_mailboxes   one INSERT ... unnest
-//   smtp_sessions       one INSERT ... unnest ... ON CONFLICT (id) DO NOTHING
+//   messages            with the raw bodies as N binary bytea parameters picked by ordinal
+//   message_recipients
+//   message_mailboxes
+//   smtp_sessions       ... ON CONFLICT (id) DO NOTHING
 //
-// so a batch of 50 costs four round trips instead of 200. Columns other than raw travel as
-// text array literals (storage/text_encoding.h); raw travels in binary (no hex or escape
-// encoding: half the bytes on the wire and no server-side parsing), which libpqxx 6.4 only
-// offers through pqxx::binarystring, so each body is copied once into it just before the
-// statement and released right after. The message statement depends on N, so there is one
-// prepared statement per batch size used, built once per inserter.
+// so a batch of 50 costs one round trip instead of 200, and run outside a transaction block
+// the statement commits by itself: no BEGIN or COMMIT round trips either. Columns other
+// than raw travel as text array literals (storage/text_encoding.h); raw travels in binary
+// (no hex or escape encoding: half the bytes on the wire and no server-side parsing), which
+// libpqxx 6.4 only offers through pqxx::binarystring, so each body is copied once into it
+// just before the statement and released right after. The statement depends on N, so there
+// is one prepared statement per batch size used, built once per inserter.
 //
 // Sessions use ON CONFLICT DO NOTHING so that a session recorded twice (a retry after an
 // in-doubt commit) cannot fail the messages that share its batch.
@@ -36,32 +36,38 @@ namespace mailroom::storage {
 
 class BatchInserter {
  public:
-  // Inserts `messages` and `sessions` in `txn`; the caller commits. Throws what libpqxx
-  // throws (the caller maps it through storage/errors.h). Text values are cleaned up as
+  // Inserts `messages` and `sessions` with one statement in `txn`: a transaction the caller
+  // commits, or a pqxx::nontransaction, where the statement commits itself. Throws what
+  // libpqxx throws (the caller maps it through storage/errors.h). Text values are cleaned up as
   // storage/ingest_rows.h says. REQUIRES: every message and session passed validation
   // (ValidateMessage, ValidateSession).
   void Insert(pqxx::transaction_base& txn, absl::Span<const NewMessage* const> messages,
               absl::Span<const NewSession* const> sessions);
 
-  // Announces the messages' ids on kMessagesChannel (storage/message_wait.h), in `txn`, a
-  // transaction of its own run after the messages' COMMIT. Not in the ingest transaction:
+  // Announces the messages' ids on kMessagesChannel (storage/message_wait.h) with one
+  // statement in `txn`, a pqxx::nontransaction (the statement is its own transaction, with
+  // synchronous_commit off) run after the messages' COMMIT. Not in the ingest transaction:
   // PostgreSQL serialises the commits of notifying transactions under one lock, held through
   // the WAL flush, which would undo group commit (100 KiB ingest fell from ~970 to ~730
-  // messages/s). The caller may run `txn` with synchronous_commit off: the notification
-  // need not survive a crash, the messages already have.
+  // messages/s). synchronous_commit is off: the notification need not survive a crash, the
+  // messages already have.
   void NotifyNewMessages(pqxx::transaction_base& txn, absl::Span<const NewMessage* const> messages);
 
  private:
-  void InsertMessages(pqxx::transaction_base& txn, absl::Span<const NewMessage* const> messages);
-  void InsertRecipients(pqxx::transaction_base& txn, absl::Span<const NewMessage* const> messages);
-  void InsertMailboxLinks(pqxx::transaction_base& txn,
-                          absl::Span<const NewMessage* const> messages);
-  void InsertSessions(pqxx::transaction_base& txn, absl::Span<const NewSession* const> sessions);
+  // Each appends its finished array literals to `arrays`, in statement parameter order.
+  static void AddMessageArrays(absl::Span<const NewMessage* const> messages,
+                               std::vector<std::string>& arrays);
+  static void AddRecipientArrays(absl::Span<const NewMessage* const> messages,
+                                 std::vector<std::string>& arrays);
+  static void AddMailboxLinkArrays(absl::Span<const NewMessage* const> messages,
+                                   std::vector<std::string>& arrays);
+  static void AddSessionArrays(absl::Span<const NewSession* const> sessions,
+                               std::vector<std::string>& arrays);
 
-  // The messages statement for n rows, built on first use; index n - 1.
-  const std::string& MessageSql(size_t n);
+  // The batch statement for n messages, built on first use; index n.
+  const std::string& BatchSql(size_t n);
 
-  std::vector<std::string> message_sql_;
+  std::vector<std::string> batch_sql_;
 };
 
 // Returns `time` as a timestamptz literal in UTC with microseconds

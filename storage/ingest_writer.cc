@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <pqxx/connection>
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 #include <utility>
 
@@ -255,9 +256,12 @@ absl::Status IngestWriter::TryWrite(WriterState& state, const Batch& batch, bool
 
   absl::Status status;
   try {
-    pqxx::work txn(*state.conn, "ingest");
+    // One statement outside a transaction block commits by itself: one round trip per
+    // batch. A connection lost during it leaves the outcome in doubt, as a lost COMMIT
+    // did: the retry on a new connection (WriteBatch) writes the batch, or finds it stored
+    // and fails on the duplicate ids, and then its messages get 451 as before.
+    pqxx::nontransaction txn(*state.conn, "ingest");
     state.inserter.Insert(txn, messages, sessions);
-    txn.commit();
   } catch (...) {
     status = CurrentExceptionToStatus(secrets_);
   }
@@ -273,10 +277,8 @@ void IngestWriter::Announce(WriterState& state, absl::Span<const NewMessage* con
   // The messages are committed whatever happens here; a lost announcement only makes a
   // waiter find them on its next look (after any other message, or a listener reconnect).
   try {
-    pqxx::work txn(*state.conn, "announce");
-    txn.exec("SET LOCAL synchronous_commit = off");
+    pqxx::nontransaction txn(*state.conn, "announce");
     state.inserter.NotifyNewMessages(txn, messages);
-    txn.commit();
   } catch (...) {
     state.conn.reset();
   }

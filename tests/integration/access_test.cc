@@ -33,6 +33,9 @@
 #include "mailroom/v1/session_service.pb.h"
 #include "mailroom/v1/user_service.pb.h"
 #include "tests/integration/mailroom_fixture.h"
+#include "tests/integration/test_certificates.h"
+#include "tests/support/files.h"
+#include "tests/support/status_matchers.h"
 
 namespace mailroom::testing {
 namespace {
@@ -61,38 +64,17 @@ constexpr const char* kServices[] = {"mailroom.v1.MessageService", "mailroom.v1.
                                      "mailroom.v1.MailboxService", "mailroom.v1.UserService",
                                      "mailroom.v1.OutboundService"};
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs a shell script; fails the test when it does not exit 0.
-void Shell(const std::string& script) {
-  absl::StatusOr<std::pair<int, std::string>> result =
-      RunToCompletion({"/bin/bash", "-euo", "pipefail", "-c", script});
-  ASSERT_TRUE(result.ok()) << result.status();
-  ASSERT_EQ(result->first, 0) << script << "\n" << result->second;
-}
-
 class AccessTest : public ScratchMailroomFixture {
  protected:
   void SetUp() override {
     ScratchMailroomFixture::SetUp();
     if (HasFatalFailure()) return;
-    char pattern[] = "/tmp/mailroom-access.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
+    absl::StatusOr<std::unique_ptr<TestCertificates>> certificates = TestCertificates::Create();
+    ASSERT_TRUE(certificates.ok()) << certificates.status();
+    certificates_ = *std::move(certificates);
   }
 
-  void TearDown() override {
-    ScratchMailroomFixture::TearDown();
-    std::error_code ignored;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
-  }
-
-  std::string Path(const std::string& name) const { return absl::StrCat(dir_, "/", name); }
+  std::string Path(const std::string& name) const { return certificates_->Path(name); }
 
   // Adds `lines` (indented for the `api:` section) to the generated config.
   void AddApiSettings(const std::string& lines) {
@@ -100,28 +82,6 @@ class AccessTest : public ScratchMailroomFixture {
     ASSERT_TRUE(absl::StrContains(config, "api:\n"));
     config = absl::StrReplaceAll(config, {{"api:\n", absl::StrCat("api:\n", lines)}});
     std::ofstream(config_path_, std::ios::trunc) << config;
-  }
-
-  // A CA, a server certificate for 127.0.0.1 and localhost, a client certificate from the
-  // CA, and a client certificate from another CA, in dir_.
-  void MakeCertificates() {
-    Shell(absl::StrCat("cd '", dir_, R"('
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-ca() { key "$1.key"; openssl req -x509 -new -key "$1.key" -out "$1.crt" -days 2 -subj "/CN=$2"; }
-leaf() { # name ca cn extensions
-  key "$1.key"
-  openssl req -new -key "$1.key" -out "$1.csr" -subj "/CN=$3"
-  printf '%s\n' "$4" > "$1.ext"
-  openssl x509 -req -in "$1.csr" -CA "$2.crt" -CAkey "$2.key" -CAcreateserial -out "$1.crt" \
-    -days 2 -extfile "$1.ext" 2>/dev/null
-}
-ca ca "Mailroom test CA"
-ca other "Some other CA"
-leaf server ca localhost "subjectAltName=IP:127.0.0.1,DNS:localhost"
-leaf client ca e2e-client "extendedKeyUsage=clientAuth"
-leaf stranger other stranger "extendedKeyUsage=clientAuth"
-leaf renewed ca localhost "subjectAltName=IP:127.0.0.1,DNS:localhost"
-)"));
   }
 
   std::shared_ptr<grpc::Channel> TlsChannel(const std::string& client = "") {
@@ -168,7 +128,7 @@ leaf renewed ca localhost "subjectAltName=IP:127.0.0.1,DNS:localhost"
     return done.get_future().get();
   }
 
-  std::string dir_;
+  std::unique_ptr<TestCertificates> certificates_;
 };
 
 // Every method of every service of the public API.
@@ -318,7 +278,6 @@ TEST_F(AccessTest, ReflectionOffIsOffForEveryone) {
 }
 
 TEST_F(AccessTest, TlsFromPemFiles) {
-  ASSERT_NO_FATAL_FAILURE(MakeCertificates());
   AddApiSettings(absl::StrCat(kTokensYaml, "  tls:\n    cert_file: ", Path("server.crt"),
                               "\n    key_file: ", Path("server.key"), "\n"));
   StartMailroom();
@@ -348,7 +307,6 @@ TEST_F(AccessTest, TlsFromPemFiles) {
 }
 
 TEST_F(AccessTest, MutualTlsRequiresAClientCertificateFromTheCa) {
-  ASSERT_NO_FATAL_FAILURE(MakeCertificates());
   AddApiSettings(absl::StrCat(kTokensYaml, "  tls:\n    cert_file: ", Path("server.crt"),
                               "\n    key_file: ", Path("server.key"),
                               "\n    client_ca_file: ", Path("ca.crt"), "\n"));
@@ -388,45 +346,31 @@ TEST_F(AccessTest, MutualTlsRequiresAClientCertificateFromTheCa) {
 }
 
 TEST_F(AccessTest, SighupReloadsTheCertificateForNewConnections) {
-  ASSERT_NO_FATAL_FAILURE(MakeCertificates());
   AddApiSettings(absl::StrCat(kTokensYaml, "  tls:\n    cert_file: ", Path("live.crt"),
                               "\n    key_file: ", Path("live.key"), "\n"));
-  Shell(absl::StrCat("cd '", dir_, "' && cp server.crt live.crt && cp server.key live.key"));
+  ASSERT_OK(certificates_->Copy("server.crt", "live.crt"));
+  ASSERT_OK(certificates_->Copy("server.key", "live.key"));
   StartMailroom();
   ASSERT_FALSE(HasFatalFailure());
   ASSERT_NO_FATAL_FAILURE(WaitUntilServing(TlsChannel()));
-
-  // The fingerprint a client sees, as openssl prints it.
-  const auto served = [this]() -> std::string {
-    absl::StatusOr<std::pair<int, std::string>> result = RunToCompletion(
-        {"/bin/bash", "-c",
-         absl::StrCat("openssl s_client -connect 127.0.0.1:", grpc_port_, " -alpn h2 </dev/null >'",
-                      Path("served.txt"), "' 2>&1; openssl x509 -noout -fingerprint -sha256 -in '",
-                      Path("served.txt"), "'")});
-    if (!result.ok()) return result.status().ToString();
-    if (result->first != 0) ADD_FAILURE() << result->second << ReadFile(Path("served.txt"));
-    return result->second;
+  const auto served = [this] {
+    return certificates_->ServedFingerprint(grpc_port_, {"-alpn", "h2"});
   };
-  const auto fingerprint = [this](const std::string& name) -> std::string {
-    absl::StatusOr<std::pair<int, std::string>> result = RunToCompletion(
-        {"/usr/bin/openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", Path(name)});
-    return result.ok() ? result->second : result.status().ToString();
-  };
-  EXPECT_EQ(served(), fingerprint("server.crt"));
+  EXPECT_EQ(served(), certificates_->Fingerprint("server.crt"));
 
   // A broken file is not taken: the old certificate stays.
-  Shell(absl::StrCat("cd '", dir_, "' && cp renewed.crt live.crt"));  // key does not match
+  ASSERT_OK(certificates_->Copy("renewed.crt", "live.crt"));  // the key does not match
   mailroom_->Signal(SIGHUP);
   ASSERT_TRUE(mailroom_->WaitForOutput("gRPC API certificate not reloaded", absl::Seconds(30)))
       << mailroom_->Output();
   EXPECT_THAT(mailroom_->Output(), HasSubstr("is not the key of the certificate"));
-  EXPECT_EQ(served(), fingerprint("server.crt"));
+  EXPECT_EQ(served(), certificates_->Fingerprint("server.crt"));
 
-  Shell(absl::StrCat("cd '", dir_, "' && cp renewed.key live.key"));
+  ASSERT_OK(certificates_->Copy("renewed.key", "live.key"));
   mailroom_->Signal(SIGHUP);
   ASSERT_TRUE(mailroom_->WaitForOutput("gRPC API certificate reloaded", absl::Seconds(30)))
       << mailroom_->Output();
-  EXPECT_EQ(served(), fingerprint("renewed.crt"));
+  EXPECT_EQ(served(), certificates_->Fingerprint("renewed.crt"));
   EXPECT_TRUE(Check(TlsChannel()).ok());
 }
 

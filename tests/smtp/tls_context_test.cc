@@ -27,11 +27,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/command.h"
+#include "tests/support/files.h"
 #include "tests/support/status_matchers.h"
 
 namespace mailroom::smtp {
 namespace {
 
+using ::mailroom::testing::ReadFile;
 using ::mailroom::testing::RunCommand;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -181,11 +183,6 @@ class TlsFilesTest : public ::testing::Test {
   void WriteFile(const std::string& path, absl::string_view contents) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << contents;
-  }
-
-  std::string ReadFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
   X509Ptr LoadCertificate(const std::string& path) {

@@ -41,9 +41,12 @@
 #include "gtest/gtest.h"
 #include "smtp/sasl.h"
 #include "smtp/session.h"
+#include "tests/support/files.h"
 
 namespace mailroom::smtp {
 namespace {
+
+using ::mailroom::testing::ReadFile;
 
 std::vector<std::string> TranscriptFiles() {
   std::vector<std::string> names;
@@ -52,11 +55,6 @@ std::vector<std::string> TranscriptFiles() {
   }
   std::sort(names.begin(), names.end());
   return names;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
 }
 
 // Escapes for C lines in files: \r \n \t \\ \xHH.
