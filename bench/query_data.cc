@@ -442,7 +442,6 @@ int main(int argc, char** argv) {
   emit("word_50pct", word_df, 0.5, word);
   emit("word_5pct", word_df, 0.05, word);
   emit("word_0.5pct", word_df, 0.005, word);
-  emit("word_0.05pct", word_df, 0.0005, word);
   emit("from_1pct", sender_df, 0.01, sender);
   emit("from_0.1pct", sender_df, 0.001, sender);
   emit("from_0.01pct", sender_df, 0.0001, sender);

@@ -396,7 +396,7 @@ int main(int argc, char** argv) {
     auto [queries, detail] = values(k, k.substr(0, k.find('_')) + ":");
     if (!queries.empty()) scenarios.push_back(ListScenario(k, "", queries, detail));
   }
-  for (const char* key : {"word_50pct", "word_5pct", "word_0.5pct", "word_0.05pct", "word_ref"}) {
+  for (const char* key : {"word_50pct", "word_5pct", "word_0.5pct", "word_ref"}) {
     auto [queries, detail] = values(key, "");
     if (!queries.empty()) scenarios.push_back(ListScenario(key, "", queries, detail));
   }

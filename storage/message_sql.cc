@@ -14,16 +14,34 @@ namespace {
 
 // Without a mailbox the walk follows messages_received_idx; with one, the primary key of
 // message_mailboxes (mailbox_id, received_at, message_id), which holds a copy of
-// received_at for exactly this purpose, then joins the few messages rows of the page.
+// received_at for exactly this purpose, then joins the few messages rows of the page. `o`
+// is the alias that carries the order: m, or mm in a mailbox.
 constexpr char kListAllFrom[] = " FROM messages m WHERE ";
-constexpr char kListAllKeyset[] = " AND (m.received_at, m.id) < ({t}::timestamptz, {id}::uuid)";
-constexpr char kListAllOrder[] = " ORDER BY m.received_at DESC, m.id DESC LIMIT ";
 constexpr char kListMailboxFrom[] =
     " FROM message_mailboxes mm JOIN messages m ON m.id = mm.message_id"
     " WHERE mm.mailbox_id = {mb}::uuid AND ";
-constexpr char kListMailboxKeyset[] =
+constexpr char kAllKeyset[] = " AND (m.received_at, m.id) < ({t}::timestamptz, {id}::uuid)";
+constexpr char kMailboxKeyset[] =
     " AND (mm.received_at, mm.message_id) < ({t}::timestamptz, {id}::uuid)";
-constexpr char kListMailboxOrder[] = " ORDER BY mm.received_at DESC, mm.message_id DESC LIMIT ";
+constexpr char kAllOrder[] = " ORDER BY m.received_at DESC, m.id DESC";
+constexpr char kMailboxOrder[] = " ORDER BY mm.received_at DESC, mm.message_id DESC";
+
+// ListPlan::kRecentWalk: the newest rows after the cursor, kRecentWalkRows of them, tested.
+constexpr char kRecentAll[] =
+    " FROM (SELECT * FROM messages m WHERE true{keyset}{order} LIMIT {walk}) m WHERE {filter}";
+constexpr char kRecentMailbox[] =
+    " FROM (SELECT mm.message_id, mm.received_at FROM message_mailboxes mm"
+    " WHERE mm.mailbox_id = {mb}::uuid{keyset}{order} LIMIT {walk}) mm"
+    " JOIN messages m ON m.id = mm.message_id WHERE {filter}";
+
+// ListPlan::kMatchesFirst: MATERIALIZED keeps the page's ORDER BY and LIMIT out of the
+// matching, so PostgreSQL cannot walk the time index and has to find the matches through
+// the search indexes; only the page is then joined back for its columns.
+constexpr char kMatchesFirst[] = R"sql(
+WITH hits AS MATERIALIZED (SELECT {o}.{o_id} AS id, {o}.received_at{from}{filter}{keyset}),
+page AS (SELECT id, received_at FROM hits ORDER BY received_at DESC, id DESC LIMIT {limit})
+SELECT {columns} FROM page JOIN messages m ON m.id = page.id
+ORDER BY page.received_at DESC, page.id DESC)sql";
 
 // Deleting without a mailbox: the messages rows go, their recipients and links cascade.
 constexpr char kDeleteAll[] = R"sql(
@@ -122,27 +140,60 @@ std::string FilterCondition(const MessageFilter& filter, SqlParams& params) {
   return absl::StrJoin(parts, " AND ");
 }
 
+bool NeedsBoundedWalk(const MessageFilter& filter) {
+  for (const Term& term : filter.terms) {
+    if (!term.negated && (term.kind == TermKind::kWord || term.kind == TermKind::kPhrase)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 SqlStatement ListStatement(const std::optional<std::string>& mailbox_id,
                            const MessageFilter& filter, const std::optional<PageCursor>& cursor,
-                           int limit) {
+                           int limit, ListPlan plan) {
   SqlParams params;
-  std::string sql = absl::StrCat("SELECT ", kSummaryColumns);
-  std::string mb;
-  if (mailbox_id.has_value()) {
-    mb = params.Add(*mailbox_id);
-    absl::StrAppend(&sql, absl::StrReplaceAll(kListMailboxFrom, {{"{mb}", mb}}));
-  } else {
-    sql += kListAllFrom;
-  }
-  sql += FilterCondition(filter, params);
+  const bool in_mailbox = mailbox_id.has_value();
+  const std::string mb = in_mailbox ? params.Add(*mailbox_id) : "";
+  const std::string condition = FilterCondition(filter, params);
+  std::string keyset;
   if (cursor.has_value()) {
     const std::string t = params.Add(TimestampLiteral(absl::FromUnixMicros(cursor->received_us)));
     const std::string id = params.Add(cursor->id);
-    sql += absl::StrReplaceAll(mailbox_id.has_value() ? kListMailboxKeyset : kListAllKeyset,
-                               {{"{t}", t}, {"{id}", id}});
+    keyset =
+        absl::StrReplaceAll(in_mailbox ? kMailboxKeyset : kAllKeyset, {{"{t}", t}, {"{id}", id}});
   }
-  absl::StrAppend(&sql, mailbox_id.has_value() ? kListMailboxOrder : kListAllOrder,
-                  params.Add(absl::StrCat(limit)), "::int8");
+  const std::string limit_param = params.Add(absl::StrCat(limit)) + "::int8";
+  const std::string from =
+      absl::StrReplaceAll(in_mailbox ? kListMailboxFrom : kListAllFrom, {{"{mb}", mb}});
+  const char* order = in_mailbox ? kMailboxOrder : kAllOrder;
+
+  std::string sql;
+  switch (plan) {
+    case ListPlan::kPlanner:
+      sql = absl::StrCat("SELECT ", kSummaryColumns, from, condition, keyset, order, " LIMIT ",
+                         limit_param);
+      break;
+    case ListPlan::kRecentWalk:
+      sql = absl::StrCat("SELECT ", kSummaryColumns,
+                         absl::StrReplaceAll(in_mailbox ? kRecentMailbox : kRecentAll,
+                                             {{"{mb}", mb},
+                                              {"{keyset}", keyset},
+                                              {"{order}", order},
+                                              {"{walk}", absl::StrCat(kRecentWalkRows)},
+                                              {"{filter}", condition}}),
+                         order, " LIMIT ", limit_param);
+      break;
+    case ListPlan::kMatchesFirst:
+      sql = absl::StrReplaceAll(kMatchesFirst, {{"{o}", in_mailbox ? "mm" : "m"},
+                                                {"{o_id}", in_mailbox ? "message_id" : "id"},
+                                                {"{from}", from},
+                                                {"{filter}", condition},
+                                                {"{keyset}", keyset},
+                                                {"{limit}", limit_param},
+                                                {"{columns}", kSummaryColumns}});
+      break;
+  }
   return {std::move(sql), params.values()};
 }
 

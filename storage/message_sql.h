@@ -7,7 +7,8 @@
 //                      (GIN messages_search_idx, migration 0003)
 //   from: to: cc: subject:
 //                      ILIKE '%value%' with LIKE wildcards escaped (pg_trgm GIN indexes);
-//                      to: also looks in message_recipients
+//                      from: and to: on one column each that holds every address they
+//                      look at (migration 0006)
 //   is: has: after: before: larger: smaller:
 //                      plain column comparisons
 // A missing header (NULL) does not match a term and matches its negation: negated terms are
@@ -53,12 +54,37 @@ struct SqlStatement {
   std::vector<std::string> params{};
 };
 
+// How the page query of ListMessages finds its rows.
+//
+// PostgreSQL chooses between walking the time index newest first, testing each row until
+// the page is full, and collecting every match through a search index, then sorting. The
+// walk is the fast way for a term in many messages and a disaster for one in few: the
+// planner guesses a word's frequency from the most common lexemes of its statistics, and a
+// word missing there is guessed at a fraction of a percent however rare it is, so a word
+// in five of a million messages was searched by walking all million (2.6 s). For positive
+// words and phrases ListMessages therefore runs kRecentWalk, and kMatchesFirst when that
+// did not fill the page: a frequent word costs at most the bounded walk, a rare one the
+// walk plus its few matches. Addresses and subjects keep kPlanner: their estimates come
+// from the column's own statistics and were right at 1,000,000 messages (bench/README.md).
+enum class ListPlan {
+  kPlanner,       // one query, PostgreSQL's choice
+  kRecentWalk,    // only the kRecentWalkRows newest rows after the cursor are tested
+  kMatchesFirst,  // every match through the indexes, then the newest `limit` of them
+};
+
+// How many rows kRecentWalk tests: about 13 ms of full-text checks at 1,000,000 messages,
+// enough to fill a page of 50 with a word in 2.5% of the messages or more.
+inline constexpr int kRecentWalkRows = 2000;
+
+// Whether `filter` has a positive word or phrase (see ListPlan).
+bool NeedsBoundedWalk(const MessageFilter& filter);
+
 // The page query of ListMessages: the summary columns (kSummaryColumns order, in
 // storage/message_summaries.h) of at most `limit` messages matching `filter`, in the mailbox
 // with id `mailbox_id` when given, strictly after `cursor` when given, newest first.
 SqlStatement ListStatement(const std::optional<std::string>& mailbox_id,
                            const MessageFilter& filter, const std::optional<PageCursor>& cursor,
-                           int limit);
+                           int limit, ListPlan plan = ListPlan::kPlanner);
 
 // Deletes (or, with `mailbox_id`, unlinks from that mailbox, deleting messages left in no
 // mailbox) at most `limit` messages matching `filter`. Returns one row: the count removed.

@@ -66,8 +66,16 @@ absl::StatusOr<MessagePage> ListMessages(ConnectionPool& pool, const ListQuery& 
       mailbox_id = *std::move(id);
     }
     // One row more than asked says whether there is a next page.
-    const pqxx::result rows =
-        Exec(txn, ListStatement(mailbox_id, query.filter, cursor, page_size + 1));
+    const auto page_rows = [&](ListPlan plan) {
+      return Exec(txn, ListStatement(mailbox_id, query.filter, cursor, page_size + 1, plan));
+    };
+    pqxx::result rows;
+    if (NeedsBoundedWalk(query.filter)) {
+      rows = page_rows(ListPlan::kRecentWalk);
+      if (static_cast<int>(rows.size()) <= page_size) rows = page_rows(ListPlan::kMatchesFirst);
+    } else {
+      rows = page_rows(ListPlan::kPlanner);
+    }
     MessagePage page;
     for (const pqxx::row& row : rows) {
       if (static_cast<int>(page.messages.size()) == page_size) break;

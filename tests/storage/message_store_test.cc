@@ -36,6 +36,7 @@ namespace mailroom::storage {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAreArray;
 
@@ -330,6 +331,44 @@ TEST_F(MessageStoreTest, PaginationIsConsistentUnderConcurrentInserts) {
   }
 }
 
+// A word in few messages far back is found (the bounded walk of the newest rows misses it and
+// the matches are collected through the index), and paging through matches that straddle
+// the walked rows and older ones neither skips nor repeats, with and without a mailbox.
+TEST_F(MessageStoreTest, RareWordsBeyondTheBoundedWalkAreFoundAndPaged) {
+  std::vector<NewMessage> many;
+  for (int i = 0; i < kRecentWalkRows + 500; ++i) {
+    // The oldest three and the newest two carry "needle"; "hay" is in every message.
+    const bool needle = i < 3 || i >= kRecentWalkRows + 498;
+    many.push_back({.received_at = kBase + absl::Seconds(i),
+                    .subject = absl::StrCat(needle ? "needle " : "", "hay ", i),
+                    .mailbox_ids = {std::string(kQaMailboxId)}});
+  }
+  Store(std::move(many));
+  const std::vector<std::string> expected = {absl::StrCat("needle hay ", kRecentWalkRows + 499),
+                                             absl::StrCat("needle hay ", kRecentWalkRows + 498),
+                                             "needle hay 2", "needle hay 1", "needle hay 0"};
+  absl::StatusOr<MessageFilter> needle = ParseQuery("needle");
+  ASSERT_OK(needle.status());
+  for (const std::string mailbox : {"", "qa"}) {
+    SCOPED_TRACE(mailbox);
+    EXPECT_THAT(Subjects("needle", mailbox), ElementsAreArray(expected));
+    std::vector<std::string> paged;
+    std::string token;
+    do {
+      absl::StatusOr<MessagePage> page = ListMessages(
+          *pool_, {.mailbox = mailbox, .filter = *needle, .page_size = 2, .page_token = token});
+      ASSERT_OK(page.status());
+      for (const MessageSummaryRow& m : page->messages) paged.push_back(m.subject);
+      token = page->next_page_token;
+    } while (!token.empty() && paged.size() < 10);
+    EXPECT_THAT(paged, ElementsAreArray(expected));
+    // A frequent word fills its page from the walk alone, newest first.
+    const std::vector<std::string> hay = Subjects("hay", mailbox);
+    ASSERT_EQ(hay.size(), 1000u);
+    EXPECT_EQ(hay.front(), expected.front());
+  }
+}
+
 TEST_F(MessageStoreTest, DeleteMessagesByQueryAndFromMailbox) {
   Store(Corpus());
   absl::StatusOr<MessageFilter> password = ParseQuery("password");
@@ -457,6 +496,17 @@ SELECT CASE WHEN random() < 0.5 THEN '00000000-0000-7000-8000-000000000001'::uui
   EXPECT_THAT(
       Plan(*pool_, ListStatement(std::nullopt, filter("\"number 20000\""), std::nullopt, 51)),
       HasSubstr("messages_search_idx"));
+  // The two plans ListMessages runs for words (ListPlan): the bounded walk of the newest
+  // rows, then the matches through the search index, with and without a mailbox.
+  for (const std::optional<std::string> mailbox :
+       {std::optional<std::string>(), std::optional<std::string>(kQaMailboxId)}) {
+    EXPECT_THAT(
+        Plan(*pool_, ListStatement(mailbox, filter("x7"), std::nullopt, 51, ListPlan::kRecentWalk)),
+        HasSubstr(mailbox.has_value() ? "message_mailboxes_pkey" : "messages_received_idx"));
+    EXPECT_THAT(Plan(*pool_, ListStatement(mailbox, filter("x7"), std::nullopt, 51,
+                                           ListPlan::kMatchesFirst)),
+                HasSubstr("messages_search_idx"));
+  }
   EXPECT_THAT(
       Plan(*pool_, ListStatement(std::nullopt, filter("from:rare.person"), std::nullopt, 51)),
       HasSubstr("messages_sender_search_trgm_idx"));
