@@ -64,25 +64,9 @@ constexpr const char* kServices[] = {"mailroom.v1.MessageService", "mailroom.v1.
                                      "mailroom.v1.MailboxService", "mailroom.v1.UserService",
                                      "mailroom.v1.OutboundService"};
 
-class AccessTest : public ScratchMailroomFixture {
+class AccessTest : public CertificatesFixture {
  protected:
-  void SetUp() override {
-    ScratchMailroomFixture::SetUp();
-    if (HasFatalFailure()) return;
-    absl::StatusOr<std::unique_ptr<TestCertificates>> certificates = TestCertificates::Create();
-    ASSERT_TRUE(certificates.ok()) << certificates.status();
-    certificates_ = *std::move(certificates);
-  }
-
   std::string Path(const std::string& name) const { return certificates_->Path(name); }
-
-  // Adds `lines` (indented for the `api:` section) to the generated config.
-  void AddApiSettings(const std::string& lines) {
-    std::string config = ReadFile(config_path_);
-    ASSERT_TRUE(absl::StrContains(config, "api:\n"));
-    config = absl::StrReplaceAll(config, {{"api:\n", absl::StrCat("api:\n", lines)}});
-    std::ofstream(config_path_, std::ios::trunc) << config;
-  }
 
   std::shared_ptr<grpc::Channel> TlsChannel(const std::string& client = "") {
     grpc::SslCredentialsOptions options;
@@ -127,8 +111,6 @@ class AccessTest : public ScratchMailroomFixture {
                    [&done](grpc::Status status) { done.set_value(std::move(status)); });
     return done.get_future().get();
   }
-
-  std::unique_ptr<TestCertificates> certificates_;
 };
 
 // Every method of every service of the public API.
@@ -159,7 +141,7 @@ bool Refused(const grpc::Status& status) {
 }
 
 TEST_F(AccessTest, TokensAndRolesOnEveryMethod) {
-  AddApiSettings(kTokensYaml);
+  AddConfigLines("api", kTokensYaml);
   StartMailroomAndWaitUntilReady();
   ASSERT_FALSE(HasFatalFailure());
   EXPECT_THAT(mailroom_->Output(), HasSubstr("ops (admin), qa (reader), app (sender)"));
@@ -202,7 +184,7 @@ TEST_F(AccessTest, TokensAndRolesOnEveryMethod) {
 }
 
 TEST_F(AccessTest, TypedStubsSeeTheDocumentedErrors) {
-  AddApiSettings(kTokensYaml);
+  AddConfigLines("api", kTokensYaml);
   StartMailroomAndWaitUntilReady();
   ASSERT_FALSE(HasFatalFailure());
   auto channel = grpc::CreateChannel(grpc_address(), grpc::InsecureChannelCredentials());
@@ -246,7 +228,7 @@ TEST_F(AccessTest, TypedStubsSeeTheDocumentedErrors) {
 }
 
 TEST_F(AccessTest, HealthAndReflectionNeedNoToken) {
-  AddApiSettings(kTokensYaml);
+  AddConfigLines("api", kTokensYaml);
   StartMailroomAndWaitUntilReady();
   ASSERT_FALSE(HasFatalFailure());
   EXPECT_EQ(CheckHealth(), Health::kServing);
@@ -268,7 +250,7 @@ TEST_F(AccessTest, HealthAndReflectionNeedNoToken) {
 }
 
 TEST_F(AccessTest, ReflectionOffIsOffForEveryone) {
-  AddApiSettings(absl::StrCat("  reflection: false\n", kTokensYaml));
+  AddConfigLines("api", absl::StrCat("  reflection: false\n", kTokensYaml));
   StartMailroomAndWaitUntilReady();
   ASSERT_FALSE(HasFatalFailure());
   auto [code, output] = BufCurl({"--header", absl::StrCat("authorization: Bearer ", kAdminToken),
@@ -278,8 +260,8 @@ TEST_F(AccessTest, ReflectionOffIsOffForEveryone) {
 }
 
 TEST_F(AccessTest, TlsFromPemFiles) {
-  AddApiSettings(absl::StrCat(kTokensYaml, "  tls:\n    cert_file: ", Path("server.crt"),
-                              "\n    key_file: ", Path("server.key"), "\n"));
+  AddConfigLines("api", absl::StrCat(kTokensYaml, "  tls:\n    cert_file: ", Path("server.crt"),
+                                     "\n    key_file: ", Path("server.key"), "\n"));
   StartMailroom();
   ASSERT_FALSE(HasFatalFailure());
   ASSERT_NO_FATAL_FAILURE(WaitUntilServing(TlsChannel()));
@@ -307,9 +289,9 @@ TEST_F(AccessTest, TlsFromPemFiles) {
 }
 
 TEST_F(AccessTest, MutualTlsRequiresAClientCertificateFromTheCa) {
-  AddApiSettings(absl::StrCat(kTokensYaml, "  tls:\n    cert_file: ", Path("server.crt"),
-                              "\n    key_file: ", Path("server.key"),
-                              "\n    client_ca_file: ", Path("ca.crt"), "\n"));
+  AddConfigLines("api", absl::StrCat(kTokensYaml, "  tls:\n    cert_file: ", Path("server.crt"),
+                                     "\n    key_file: ", Path("server.key"),
+                                     "\n    client_ca_file: ", Path("ca.crt"), "\n"));
   StartMailroom();
   ASSERT_FALSE(HasFatalFailure());
   ASSERT_NO_FATAL_FAILURE(WaitUntilServing(TlsChannel("client")));
@@ -346,8 +328,8 @@ TEST_F(AccessTest, MutualTlsRequiresAClientCertificateFromTheCa) {
 }
 
 TEST_F(AccessTest, SighupReloadsTheCertificateForNewConnections) {
-  AddApiSettings(absl::StrCat(kTokensYaml, "  tls:\n    cert_file: ", Path("live.crt"),
-                              "\n    key_file: ", Path("live.key"), "\n"));
+  AddConfigLines("api", absl::StrCat(kTokensYaml, "  tls:\n    cert_file: ", Path("live.crt"),
+                                     "\n    key_file: ", Path("live.key"), "\n"));
   ASSERT_OK(certificates_->Copy("server.crt", "live.crt"));
   ASSERT_OK(certificates_->Copy("server.key", "live.key"));
   StartMailroom();
@@ -375,8 +357,8 @@ TEST_F(AccessTest, SighupReloadsTheCertificateForNewConnections) {
 }
 
 TEST_F(AccessTest, UnreadableTlsFileStopsStartUpNamingKeyAndFile) {
-  AddApiSettings(absl::StrCat(kTokensYaml, "  tls:\n    cert_file: ", Path("missing.crt"),
-                              "\n    key_file: ", Path("missing.key"), "\n"));
+  AddConfigLines("api", absl::StrCat(kTokensYaml, "  tls:\n    cert_file: ", Path("missing.crt"),
+                                     "\n    key_file: ", Path("missing.key"), "\n"));
   StartMailroom();
   ASSERT_FALSE(HasFatalFailure());
   EXPECT_NE(mailroom_->Wait(absl::Seconds(60)), std::optional<int>(0));

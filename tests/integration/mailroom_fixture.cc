@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/files.h"
 
 namespace mailroom::testing {
 
@@ -50,6 +51,17 @@ void MailroomTestBase::SetUp() {
 void MailroomTestBase::TearDown() {
   mailroom_.reset();
   if (!config_path_.empty()) std::remove(config_path_.c_str());
+}
+
+void MailroomTestBase::AddConfigLines(const std::string& section, const std::string& lines) {
+  const std::string header = absl::StrCat(section, ":\n");
+  std::string config = ReadFile(config_path_);
+  const size_t at = config.find(header);
+  ASSERT_TRUE(at == 0 || (at != std::string::npos && config[at - 1] == '\n'))
+      << "no top-level `" << section << ":` in\n"
+      << config;
+  config.insert(at + header.size(), lines);
+  std::ofstream(config_path_, std::ios::trunc) << config;
 }
 
 void MailroomTestBase::StartMailroom(const std::vector<std::string>& extra_args) {

@@ -45,6 +45,10 @@ class MailroomTestBase : public ::testing::Test {
   // The superuser URL of the test's database, given to the binary and to store().
   virtual std::string database_url() const = 0;
 
+  // Adds `lines` (indented for it) at the start of the generated config's top-level
+  // `section` ("api", "smtp").
+  void AddConfigLines(const std::string& section, const std::string& lines);
+
   // Starts the binary with `extra_args` after `--config <generated file>`.
   void StartMailroom(const std::vector<std::string>& extra_args = {});
   // Starts the binary and waits until it logs "mailroom ready" (migrated, SMTP listening).

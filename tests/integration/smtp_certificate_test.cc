@@ -5,21 +5,17 @@
 // test time with the openssl CLI (tests/integration/test_certificates.h).
 #include <signal.h>
 
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/mailroom_fixture.h"
 #include "tests/integration/smtp_clients.h"
 #include "tests/integration/test_certificates.h"
-#include "tests/support/files.h"
 #include "tests/support/status_matchers.h"
 
 namespace mailroom::testing {
@@ -28,24 +24,16 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class SmtpCertificateTest : public ScratchMailroomFixture {
+class SmtpCertificateTest : public CertificatesFixture {
  protected:
   void SetUp() override {
-    ScratchMailroomFixture::SetUp();
+    CertificatesFixture::SetUp();
     if (HasFatalFailure()) return;
-    absl::StatusOr<std::unique_ptr<TestCertificates>> certificates = TestCertificates::Create();
-    ASSERT_TRUE(certificates.ok()) << certificates.status();
-    certificates_ = *std::move(certificates);
     ASSERT_OK(certificates_->Copy("server.crt", "live.crt"));
     ASSERT_OK(certificates_->Copy("server.key", "live.key"));
 
-    std::string config = ReadFile(config_path_);
-    ASSERT_TRUE(absl::StrContains(config, "smtp:\n"));
-    config = absl::StrReplaceAll(
-        config,
-        {{"smtp:\n", absl::StrCat("smtp:\n  tls:\n    cert_file: ", certificates_->Path("live.crt"),
-                                  "\n    key_file: ", certificates_->Path("live.key"), "\n")}});
-    std::ofstream(config_path_, std::ios::trunc) << config;
+    AddConfigLines("smtp", absl::StrCat("  tls:\n    cert_file: ", certificates_->Path("live.crt"),
+                                        "\n    key_file: ", certificates_->Path("live.key"), "\n"));
   }
 
   // The certificate the STARTTLS listener and the implicit-TLS listener present.
@@ -64,8 +52,6 @@ class SmtpCertificateTest : public ScratchMailroomFixture {
                     WriteTestFile(absl::StrCat("verified-", smtp_port_, ".eml"),
                                   "Subject: verified\r\n\r\nbody\r\n")});
   }
-
-  std::unique_ptr<TestCertificates> certificates_;
 };
 
 TEST_F(SmtpCertificateTest, BothListenersPresentTheConfiguredCertificateToVerifyingClients) {

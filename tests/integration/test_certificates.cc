@@ -90,4 +90,12 @@ std::string TestCertificates::ServedFingerprint(
                                         " | openssl x509 -noout -fingerprint -sha256")));
 }
 
+void CertificatesFixture::SetUp() {
+  ScratchMailroomFixture::SetUp();
+  if (HasFatalFailure()) return;
+  absl::StatusOr<std::unique_ptr<TestCertificates>> certificates = TestCertificates::Create();
+  ASSERT_TRUE(certificates.ok()) << certificates.status();
+  certificates_ = *std::move(certificates);
+}
+
 }  // namespace mailroom::testing

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tests/integration/mailroom_fixture.h"
 
 namespace mailroom::testing {
 
@@ -42,6 +43,14 @@ class TestCertificates {
   explicit TestCertificates(std::string dir) : dir_(std::move(dir)) {}
 
   std::string dir_;
+};
+
+// A ScratchMailroomFixture with its own TestCertificates.
+class CertificatesFixture : public ScratchMailroomFixture {
+ protected:
+  void SetUp() override;
+
+  std::unique_ptr<TestCertificates> certificates_;
 };
 
 }  // namespace mailroom::testing
