@@ -61,11 +61,12 @@ struct SqlStatement {
 // walk is the fast way for a term in many messages and a disaster for one in few: the
 // planner guesses a word's frequency from the most common lexemes of its statistics, and a
 // word missing there is guessed at a fraction of a percent however rare it is, so a word
-// in five of a million messages was searched by walking all million (2.6 s). For positive
-// words and phrases ListMessages therefore runs kRecentWalk, and kMatchesFirst when that
-// did not fill the page: a frequent word costs at most the bounded walk, a rare one the
-// walk plus its few matches. Addresses and subjects keep kPlanner: their estimates come
-// from the column's own statistics and were right at 1,000,000 messages (bench/README.md).
+// in five of a million messages was searched by walking all million (seconds). For
+// positive words and phrases ListMessages therefore runs kRecentWalk, and kMatchesFirst
+// when that did not fill the page: a frequent word costs at most the bounded walk, a rare
+// one the walk plus its few matches. Addresses and subjects keep kPlanner, whose choice
+// held for them at 1,000,000 messages (what is slow there is the trigram index itself, see
+// bench/README.md), and a walk of their rows would cost as much as it saves.
 enum class ListPlan {
   kPlanner,       // one query, PostgreSQL's choice
   kRecentWalk,    // only the kRecentWalkRows newest rows after the cursor are tested
