@@ -10,12 +10,11 @@ namespace mailroom::server {
 
 absl::Status ReadFullMessage(storage::ConnectionPool& pool, const std::string& id,
                              int64_t max_response_bytes, v1::Message* message) {
-  absl::StatusOr<storage::MessageRecord> record = storage::GetMessageRecord(pool, id);
+  absl::StatusOr<storage::MessageRecord> record =
+      storage::GetMessageRecord(pool, id, /*with_raw=*/true);
   if (!record.ok()) return record.status();
-  absl::StatusOr<std::string> raw = storage::ReadRaw(pool, id);
-  if (!raw.ok()) return raw.status();
-  smtp::ParsedMessage parsed = smtp::ParseMimeMessage(*raw);
-  raw->clear();
+  smtp::ParsedMessage parsed = smtp::ParseMimeMessage(record->raw);
+  record->raw = std::string();
   ToMessageProto(*record, parsed, message);
   const int64_t size = static_cast<int64_t>(message->ByteSizeLong());
   if (max_response_bytes > 0 && size > max_response_bytes) {

@@ -71,7 +71,8 @@ absl::Status NoMessage(absl::string_view id) {
 
 absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
 
-std::optional<MessageRecord> LoadRecord(pqxx::transaction_base& txn, const std::string& id) {
+std::optional<MessageRecord> LoadRecord(pqxx::transaction_base& txn, const std::string& id,
+                                        bool with_raw) {
   pqxx::result rows = ExecPrepared(txn, kSelectMessage, id);
   if (rows.empty()) return std::nullopt;
   const pqxx::row row = rows[0];
@@ -120,17 +121,23 @@ std::optional<MessageRecord> LoadRecord(pqxx::transaction_base& txn, const std::
   for (const pqxx::row& b : ExecPrepared(txn, kSelectMailboxes, id)) {
     s.mailboxes.push_back(b[0].as<std::string>());
   }
+  if (with_raw) {
+    pqxx::result raw = ExecPrepared(txn, kSelectRaw, id);
+    if (raw.empty()) return std::nullopt;  // deleted since the first statement
+    record.raw = pqxx::binarystring(raw[0][0]).str();
+  }
   return record;
 }
 
 }  // namespace
 
-absl::StatusOr<MessageRecord> GetMessageRecord(ConnectionPool& pool, absl::string_view id) {
+absl::StatusOr<MessageRecord> GetMessageRecord(ConnectionPool& pool, absl::string_view id,
+                                               bool with_raw) {
   if (!IsValidId(id)) return NoMessage(id);
   const std::string key(id);
   absl::StatusOr<std::optional<MessageRecord>> record = pool.Run([&](pqxx::connection& conn) {
     pqxx::read_transaction txn(conn);
-    return LoadRecord(txn, key);
+    return LoadRecord(txn, key, with_raw);
   });
   if (!record.ok()) return record.status();
   if (!record->has_value()) return NoMessage(id);
@@ -191,7 +198,7 @@ absl::StatusOr<MessageRecord> SetMessageRead(ConnectionPool& pool, absl::string_
   absl::StatusOr<std::optional<MessageRecord>> record = pool.Run([&](pqxx::connection& conn) {
     pqxx::work txn(conn);
     ExecPrepared(txn, kSetRead, key, read);
-    std::optional<MessageRecord> after = LoadRecord(txn, key);
+    std::optional<MessageRecord> after = LoadRecord(txn, key, /*with_raw=*/false);
     txn.commit();
     return after;
   });

@@ -34,10 +34,14 @@ struct MessageRecord {
   // messages.routing as JSON text (an array of mailroom.v1.RoutingDecision); empty when
   // NULL (stored before routing existed).
   std::string routing{};
+  // The message as received; read only when asked for (GetMessageRecord's `with_raw`).
+  std::string raw{};
 };
 
-// Returns the message `id`, or NotFound.
-absl::StatusOr<MessageRecord> GetMessageRecord(ConnectionPool& pool, absl::string_view id);
+// Returns the message `id`, with its raw bytes when `with_raw` (in the same transaction, so
+// one pool round trip instead of two for GetMessage), or NotFound.
+absl::StatusOr<MessageRecord> GetMessageRecord(ConnectionPool& pool, absl::string_view id,
+                                               bool with_raw = false);
 
 // Returns up to `length` raw bytes of message `id` from byte `offset` (0-based); fewer at the
 // end, none past it. NotFound when there is no such message.

@@ -7,7 +7,6 @@
 // The certificates are made at test time with the openssl CLI.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -342,16 +341,12 @@ TEST_F(AccessTest, SighupReloadsTheCertificateForNewConnections) {
 
   // A broken file is not taken: the old certificate stays.
   ASSERT_OK(certificates_->Copy("renewed.crt", "live.crt"));  // the key does not match
-  mailroom_->Signal(SIGHUP);
-  ASSERT_TRUE(mailroom_->WaitForOutput("gRPC API certificate not reloaded", absl::Seconds(30)))
-      << mailroom_->Output();
+  ASSERT_NO_FATAL_FAILURE(SighupAndWaitFor("gRPC API certificate not reloaded"));
   EXPECT_THAT(mailroom_->Output(), HasSubstr("is not the key of the certificate"));
   EXPECT_EQ(served(), certificates_->Fingerprint("server.crt"));
 
   ASSERT_OK(certificates_->Copy("renewed.key", "live.key"));
-  mailroom_->Signal(SIGHUP);
-  ASSERT_TRUE(mailroom_->WaitForOutput("gRPC API certificate reloaded", absl::Seconds(30)))
-      << mailroom_->Output();
+  ASSERT_NO_FATAL_FAILURE(SighupAndWaitFor("gRPC API certificate reloaded"));
   EXPECT_EQ(served(), certificates_->Fingerprint("renewed.crt"));
   EXPECT_TRUE(Check(TlsChannel()).ok());
 }

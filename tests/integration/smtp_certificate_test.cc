@@ -3,7 +3,6 @@
 // mail over each, and SIGHUP swaps the certificate for new connections — a renewal whose key
 // does not match is refused and the certificate in use stays. The certificates are made at
 // test time with the openssl CLI (tests/integration/test_certificates.h).
-#include <signal.h>
 
 #include <memory>
 #include <string>
@@ -85,17 +84,13 @@ TEST_F(SmtpCertificateTest, SighupSwapsTheCertificateAndKeepsItWhenTheRenewalIsB
 
   // A certificate whose key is still the old one is not taken.
   ASSERT_OK(certificates_->Copy("renewed.crt", "live.crt"));
-  mailroom_->Signal(SIGHUP);
-  ASSERT_TRUE(mailroom_->WaitForOutput("SIGHUP: TLS certificate not reloaded", absl::Seconds(30)))
-      << mailroom_->Output();
+  ASSERT_NO_FATAL_FAILURE(SighupAndWaitFor("SIGHUP: TLS certificate not reloaded"));
   EXPECT_EQ(ServedOnStartTls(), certificates_->Fingerprint("server.crt"));
   EXPECT_EQ(ServedOnImplicitTls(), certificates_->Fingerprint("server.crt"));
 
   // With its key it is, for new connections on both listeners.
   ASSERT_OK(certificates_->Copy("renewed.key", "live.key"));
-  mailroom_->Signal(SIGHUP);
-  ASSERT_TRUE(mailroom_->WaitForOutput("SIGHUP: TLS certificate reloaded", absl::Seconds(30)))
-      << mailroom_->Output();
+  ASSERT_NO_FATAL_FAILURE(SighupAndWaitFor("SIGHUP: TLS certificate reloaded"));
   EXPECT_EQ(ServedOnStartTls(), certificates_->Fingerprint("renewed.crt"));
   EXPECT_EQ(ServedOnImplicitTls(), certificates_->Fingerprint("renewed.crt"));
   absl::StatusOr<ClientResult> sent =

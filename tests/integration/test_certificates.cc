@@ -1,5 +1,6 @@
 #include "tests/integration/test_certificates.h"
 
+#include <signal.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "tests/integration/child_process.h"
 
 namespace mailroom::testing {
@@ -96,6 +98,11 @@ void CertificatesFixture::SetUp() {
   absl::StatusOr<std::unique_ptr<TestCertificates>> certificates = TestCertificates::Create();
   ASSERT_TRUE(certificates.ok()) << certificates.status();
   certificates_ = *std::move(certificates);
+}
+
+void CertificatesFixture::SighupAndWaitFor(const std::string& log_line) {
+  mailroom_->Signal(SIGHUP);
+  ASSERT_TRUE(mailroom_->WaitForOutput(log_line, absl::Seconds(30))) << mailroom_->Output();
 }
 
 }  // namespace mailroom::testing

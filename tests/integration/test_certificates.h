@@ -50,6 +50,9 @@ class CertificatesFixture : public ScratchMailroomFixture {
  protected:
   void SetUp() override;
 
+  // Sends the running binary SIGHUP and waits for `log_line`, the reload's verdict.
+  void SighupAndWaitFor(const std::string& log_line);
+
   std::unique_ptr<TestCertificates> certificates_;
 };
 
