@@ -1,15 +1,20 @@
 #include "storage/message_reader.h"
 
 #include <optional>
+#include <pqxx/array>
 #include <pqxx/binarystring>
 #include <pqxx/connection>
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 #include <string>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "storage/ids.h"
@@ -18,38 +23,51 @@
 namespace mailroom::storage {
 namespace {
 
-// Times leave PostgreSQL as whole microseconds since the epoch: exact, and no text parsing.
-constexpr Statement kSelectMessage{
-    "message_reader_select",
-    "SELECT m.id::text, (extract(epoch FROM m.received_at) * 1000000)::bigint,"
-    " coalesce(m.session_id::text, ''), coalesce(m.auth_user, ''), m.envelope_from,"
-    " coalesce(m.from_header, ''), coalesce(m.to_header, ''), coalesce(m.cc_header, ''),"
-    " coalesce(m.subject, ''), (extract(epoch FROM m.date_header) * 1000000)::bigint,"
-    " coalesce(m.message_id_header, ''), m.size_bytes, m.is_read, m.has_attachments,"
-    " coalesce(m.auth_mechanism, ''), coalesce(host(m.client_address), ''),"
-    " coalesce(m.ehlo_name, ''), m.tls_protocol, coalesce(m.tls_cipher, ''),"
-    " coalesce(m.tls_implicit, false), coalesce(m.routing::text, '')"
-    " FROM messages m WHERE m.id = $1"};
+// A message with its details in one statement, so that GetMessage costs one round trip and
+// reads one snapshot. Times leave PostgreSQL as whole microseconds since the epoch: exact,
+// and no text parsing. The lists come as arrays in their order: MAIL parameters (keywords,
+// values), recipients, recipient parameters flattened (recipient position, keyword, value)
+// and mailboxes in routing order (position, then name). Every text element is sent with a
+// leading space, which makes PostgreSQL quote it: libpqxx 6.4's array parser splits an
+// unquoted element at ';' (its other separator), and "rfc822;bob@example.com" is an ORCPT
+// value. {raw} is ", m.raw" or nothing.
+constexpr char kSelectMessageSql[] = R"sql(
+SELECT m.id::text, (extract(epoch FROM m.received_at) * 1000000)::bigint,
+  coalesce(m.session_id::text, ''), coalesce(m.auth_user, ''), m.envelope_from,
+  coalesce(m.from_header, ''), coalesce(m.to_header, ''), coalesce(m.cc_header, ''),
+  coalesce(m.subject, ''), (extract(epoch FROM m.date_header) * 1000000)::bigint,
+  coalesce(m.message_id_header, ''), m.size_bytes, m.is_read, m.has_attachments,
+  coalesce(m.auth_mechanism, ''), coalesce(host(m.client_address), ''),
+  coalesce(m.ehlo_name, ''), m.tls_protocol, coalesce(m.tls_cipher, ''),
+  coalesce(m.tls_implicit, false), coalesce(m.routing::text, ''),
+  ARRAY(SELECT ' ' || (p.e->>0) FROM jsonb_array_elements(m.mail_parameters) WITH ORDINALITY AS p(e, ord)
+        ORDER BY p.ord),
+  ARRAY(SELECT ' ' || coalesce(p.e->>1, '')
+        FROM jsonb_array_elements(m.mail_parameters) WITH ORDINALITY AS p(e, ord) ORDER BY p.ord),
+  ARRAY(SELECT ' ' || r.address FROM message_recipients r WHERE r.message_id = m.id
+        ORDER BY r.position),
+  ARRAY(SELECT ' ' || r.position FROM message_recipients r,
+          jsonb_array_elements(r.parameters) WITH ORDINALITY AS p(e, ord)
+        WHERE r.message_id = m.id ORDER BY r.position, p.ord),
+  ARRAY(SELECT ' ' || (p.e->>0) FROM message_recipients r,
+          jsonb_array_elements(r.parameters) WITH ORDINALITY AS p(e, ord)
+        WHERE r.message_id = m.id ORDER BY r.position, p.ord),
+  ARRAY(SELECT ' ' || coalesce(p.e->>1, '') FROM message_recipients r,
+          jsonb_array_elements(r.parameters) WITH ORDINALITY AS p(e, ord)
+        WHERE r.message_id = m.id ORDER BY r.position, p.ord),
+  ARRAY(SELECT ' ' || b.name FROM message_mailboxes mm JOIN mailboxes b ON b.id = mm.mailbox_id
+        WHERE mm.message_id = m.id ORDER BY b.position, b.name){raw}
+FROM messages m WHERE m.id = $1)sql";
 
-// jsonb [["KEYWORD","value"], ...] pairs, unnested in the order sent.
-constexpr Statement kSelectMailParameters{
-    "message_reader_mail_parameters",
-    "SELECT p.e->>0, coalesce(p.e->>1, '') FROM messages m,"
-    " jsonb_array_elements(m.mail_parameters) WITH ORDINALITY AS p(e, ord)"
-    " WHERE m.id = $1 ORDER BY p.ord"};
-
-// One row per recipient without parameters, or per recipient parameter.
-constexpr Statement kSelectRecipients{
-    "message_reader_recipients",
-    "SELECT r.position, r.address, p.e->>0, coalesce(p.e->>1, '') FROM message_recipients r"
-    " LEFT JOIN LATERAL jsonb_array_elements(r.parameters) WITH ORDINALITY AS p(e, ord) ON true"
-    " WHERE r.message_id = $1 ORDER BY r.position, p.ord"};
-
-// Routing order is the mailboxes' order (position, then name).
-constexpr Statement kSelectMailboxes{
-    "message_reader_mailboxes",
-    "SELECT b.name FROM message_mailboxes mm JOIN mailboxes b ON b.id = mm.mailbox_id"
-    " WHERE mm.message_id = $1 ORDER BY b.position, b.name"};
+const Statement& SelectMessage(bool with_raw) {
+  static const std::string* const kWithout =
+      new std::string(absl::StrReplaceAll(kSelectMessageSql, {{"{raw}", ""}}));
+  static const std::string* const kWith =
+      new std::string(absl::StrReplaceAll(kSelectMessageSql, {{"{raw}", ", m.raw"}}));
+  static const Statement kSelect{"message_reader_select", kWithout->c_str()};
+  static const Statement kSelectWithRaw{"message_reader_select_raw", kWith->c_str()};
+  return with_raw ? kSelectWithRaw : kSelect;
+}
 
 // substring() on bytea takes int positions (a stored message is below 2 GiB: the SMTP limit
 // is an int32). It detoasts only up to the end of the slice, so each chunk costs one
@@ -71,9 +89,30 @@ absl::Status NoMessage(absl::string_view id) {
 
 absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
 
+// The elements of a one-dimensional array field whose elements were sent with a leading
+// space (see kSelectMessageSql), without it.
+std::vector<std::string> TextArray(const pqxx::field& field) {
+  std::vector<std::string> values;
+  pqxx::array_parser parser = field.as_array();
+  for (auto [juncture, value] = parser.get_next(); juncture != pqxx::array_parser::done;
+       std::tie(juncture, value) = parser.get_next()) {
+    if (juncture == pqxx::array_parser::string_value) values.push_back(value.substr(1));
+  }
+  return values;
+}
+
+std::vector<SmtpParameter> Parameters(std::vector<std::string> keywords,
+                                      std::vector<std::string> values) {
+  std::vector<SmtpParameter> parameters;
+  for (size_t i = 0; i < keywords.size() && i < values.size(); ++i) {
+    parameters.push_back({.keyword = std::move(keywords[i]), .value = std::move(values[i])});
+  }
+  return parameters;
+}
+
 std::optional<MessageRecord> LoadRecord(pqxx::transaction_base& txn, const std::string& id,
                                         bool with_raw) {
-  pqxx::result rows = ExecPrepared(txn, kSelectMessage, id);
+  pqxx::result rows = ExecPrepared(txn, SelectMessage(with_raw), id);
   if (rows.empty()) return std::nullopt;
   const pqxx::row row = rows[0];
   MessageRecord record;
@@ -101,31 +140,20 @@ std::optional<MessageRecord> LoadRecord(pqxx::transaction_base& txn, const std::
                           .implicit = row[19].as<bool>()};
   }
   record.routing = row[20].as<std::string>();
-
-  for (const pqxx::row& p : ExecPrepared(txn, kSelectMailParameters, id)) {
-    s.mail_parameters.push_back(
-        SmtpParameter{.keyword = p[0].as<std::string>(), .value = p[1].as<std::string>()});
+  s.mail_parameters = Parameters(TextArray(row[21]), TextArray(row[22]));
+  for (std::string& address : TextArray(row[23])) {
+    s.recipients.push_back(StoredRecipient{.address = std::move(address)});
   }
-  int last_position = -1;
-  for (const pqxx::row& r : ExecPrepared(txn, kSelectRecipients, id)) {
-    const int position = r[0].as<int>();
-    if (position != last_position) {
-      s.recipients.push_back(StoredRecipient{.address = r[1].as<std::string>()});
-      last_position = position;
-    }
-    if (!r[2].is_null()) {
-      s.recipients.back().parameters.push_back(
-          SmtpParameter{.keyword = r[2].as<std::string>(), .value = r[3].as<std::string>()});
+  const std::vector<std::string> positions = TextArray(row[24]);
+  std::vector<SmtpParameter> parameters = Parameters(TextArray(row[25]), TextArray(row[26]));
+  for (size_t i = 0; i < positions.size() && i < parameters.size(); ++i) {
+    const size_t position = std::stoul(positions[i]);
+    if (position < s.recipients.size()) {
+      s.recipients[position].parameters.push_back(std::move(parameters[i]));
     }
   }
-  for (const pqxx::row& b : ExecPrepared(txn, kSelectMailboxes, id)) {
-    s.mailboxes.push_back(b[0].as<std::string>());
-  }
-  if (with_raw) {
-    pqxx::result raw = ExecPrepared(txn, kSelectRaw, id);
-    if (raw.empty()) return std::nullopt;  // deleted since the first statement
-    record.raw = pqxx::binarystring(raw[0][0]).str();
-  }
+  s.mailboxes = TextArray(row[27]);
+  if (with_raw) record.raw = pqxx::binarystring(row[28]).str();
   return record;
 }
 
@@ -136,7 +164,8 @@ absl::StatusOr<MessageRecord> GetMessageRecord(ConnectionPool& pool, absl::strin
   if (!IsValidId(id)) return NoMessage(id);
   const std::string key(id);
   absl::StatusOr<std::optional<MessageRecord>> record = pool.Run([&](pqxx::connection& conn) {
-    pqxx::read_transaction txn(conn);
+    // One statement reads one snapshot: no BEGIN and COMMIT round trips needed.
+    pqxx::nontransaction txn(conn);
     return LoadRecord(txn, key, with_raw);
   });
   if (!record.ok()) return record.status();

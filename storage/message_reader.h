@@ -38,8 +38,8 @@ struct MessageRecord {
   std::string raw{};
 };
 
-// Returns the message `id`, with its raw bytes when `with_raw` (in the same transaction, so
-// one pool round trip instead of two for GetMessage), or NotFound.
+// Returns the message `id`, with its raw bytes when `with_raw` (in the same statement: one
+// round trip to the database for GetMessage), or NotFound.
 absl::StatusOr<MessageRecord> GetMessageRecord(ConnectionPool& pool, absl::string_view id,
                                                bool with_raw = false);
 

@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "storage/ids.h"
 #include "storage/ingest_batch.h"
+#include "storage/message_reader.h"
 #include "storage/message_sql.h"
 #include "storage/migrations.h"
 #include "storage/pool.h"
@@ -248,6 +249,51 @@ TEST_F(MessageStoreTest, SummaryCarriesEveryField) {
   EXPECT_EQ(m.session_id, "0190a5c4-0000-7000-8000-000000000001");
   EXPECT_EQ(m.auth_user, "app");
   EXPECT_TRUE(page->next_page_token.empty());
+}
+
+// GetMessageRecord reads everything in one statement: the lists come back as arrays in their
+// order, with values that need quoting in an array literal, and the raw bytes when asked.
+TEST_F(MessageStoreTest, GetMessageRecordReadsEveryListInOrder) {
+  const std::string id = NewId();
+  const std::string raw = std::string("Subject: x\r\n\r\n") + '\0' + "\xff\"{,}\\ body\r\n";
+  NewMessage m{.id = id,
+               .received_at = kBase,
+               .envelope_from = "s@example.com",
+               .mail_parameters = {{"SIZE", "100"}, {"SMTPUTF8", ""}, {"ENVID", "a\"b,c{d}\\e"}},
+               .recipients = {{.address = "first@example.com"},
+                              {.address = "\"odd, one\"@example.com",
+                               .parameters = {{"NOTIFY", "SUCCESS,FAILURE"},
+                                              {"ORCPT", "rfc822;Ünï@example.com"}}},
+                              {.address = "third@example.com", .parameters = {{"NOTIFY", ""}}}},
+               .subject = "lists",
+               .mailbox_ids = {std::string(kDefaultMailboxId), std::string(kQaMailboxId)},
+               .raw = raw};
+  Store({m});
+
+  absl::StatusOr<MessageRecord> record = GetMessageRecord(*pool_, id, /*with_raw=*/true);
+  ASSERT_OK(record.status());
+  const MessageSummaryRow& s = record->summary;
+  ASSERT_EQ(s.mail_parameters.size(), 3u);
+  EXPECT_EQ(s.mail_parameters[1].keyword, "SMTPUTF8");
+  EXPECT_EQ(s.mail_parameters[1].value, "");
+  EXPECT_EQ(s.mail_parameters[2].value, "a\"b,c{d}\\e");
+  ASSERT_EQ(s.recipients.size(), 3u);
+  EXPECT_EQ(s.recipients[1].address, "\"odd, one\"@example.com");
+  EXPECT_TRUE(s.recipients[0].parameters.empty());
+  ASSERT_EQ(s.recipients[1].parameters.size(), 2u);
+  EXPECT_EQ(s.recipients[1].parameters[0].value, "SUCCESS,FAILURE");
+  EXPECT_EQ(s.recipients[1].parameters[1].value, "rfc822;Ünï@example.com");
+  ASSERT_EQ(s.recipients[2].parameters.size(), 1u);
+  EXPECT_EQ(s.recipients[2].parameters[0].keyword, "NOTIFY");
+  // Mailbox order: position, then name.
+  EXPECT_THAT(s.mailboxes, ElementsAre("default", "qa"));
+  EXPECT_EQ(record->raw, raw);
+
+  absl::StatusOr<MessageRecord> without_raw = GetMessageRecord(*pool_, id);
+  ASSERT_OK(without_raw.status());
+  EXPECT_TRUE(without_raw->raw.empty());
+  EXPECT_EQ(without_raw->summary.recipients.size(), 3u);
+  EXPECT_EQ(GetMessageRecord(*pool_, NewId()).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(MessageStoreTest, MailboxFilter) {
