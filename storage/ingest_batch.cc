@@ -18,7 +18,9 @@ namespace {
 // run outside a transaction block, one implicit transaction (PostgreSQL runs every CTE to
 // completion and checks the foreign keys between them at the end of the statement). Text
 // parameters $1..$52 are arrays, one per column; the raw bodies follow as N binary bytea
-// parameters, which the messages CTE picks by ordinal (see BatchSql).
+// parameters, which the messages CTE picks by ordinal (see BatchSql). The address lines of
+// the new messages are linked to the address dictionary, entries added when new (migration
+// 0007, which linked older messages with the same expressions).
 constexpr char kBatchHead[] = R"sql(
 WITH new_messages AS (
 INSERT INTO messages (id, received_at, session_id, auth_user, envelope_from, size_bytes,
@@ -42,7 +44,25 @@ FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $
   WITH ORDINALITY AS u(id, received_at, session_id, auth_user, envelope_from, size_bytes,
     from_header, to_header, cc_header, subject, date_header, message_id_header,
     has_attachments, dsn_ret, dsn_envid, client_address, ehlo_name, tls_protocol, tls_cipher,
-    tls_implicit, auth_mechanism, mail_parameters, search_text, routing, envelope_to, n)),
+    tls_implicit, auth_mechanism, mail_parameters, search_text, routing, envelope_to, n)
+  RETURNING id, received_at, sender_search, recipient_search),
+address_links AS (
+SELECT DISTINCT ON (md5(lower(piece)), x.role, x.message_id)
+  md5(lower(piece))::uuid AS address_id, x.role, x.received_at, x.message_id, piece
+FROM (SELECT id AS message_id, received_at, 's'::"char" AS role, sender_search AS lines
+      FROM new_messages
+      UNION ALL
+      SELECT id, received_at, 'r', recipient_search FROM new_messages) x,
+     string_to_table(translate(x.lines, E'\n', ','), ',') AS split,
+     btrim(split) AS piece
+WHERE piece <> ''),
+new_addresses AS (
+INSERT INTO addresses (id, text)
+SELECT DISTINCT ON (address_id) address_id, piece FROM address_links
+ON CONFLICT (id) DO NOTHING),
+new_address_links AS (
+INSERT INTO message_addresses (address_id, role, received_at, message_id)
+SELECT address_id, role, received_at, message_id FROM address_links),
 new_recipients AS (
 INSERT INTO message_recipients (message_id, position, address, dsn_notify, dsn_orcpt, parameters)
 SELECT * FROM unnest($26::uuid[], $27::int[], $28::text[], $29::text[], $30::text[],

@@ -1,8 +1,10 @@
 // BatchInserter: writes one group-commit batch (messages with their recipients and mailbox
-// links, and finished sessions) in one statement, whatever the batch size: four
-// data-modifying CTEs, each an INSERT ... SELECT FROM unnest(<one array per column>),
+// links, and finished sessions) in one statement, whatever the batch size: data-modifying
+// CTEs, each an INSERT ... SELECT FROM unnest(<one array per column>),
 //
 //   messages            with the raw bodies as N binary bytea parameters picked by ordinal
+//   addresses, message_addresses
+//                       the address dictionary (migration 0007): new entries and links
 //   message_recipients
 //   message_mailboxes
 //   smtp_sessions       ... ON CONFLICT (id) DO NOTHING

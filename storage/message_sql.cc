@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -37,6 +38,28 @@ constexpr char kRecentMailbox[] =
 // ListPlan::kMatchesFirst: MATERIALIZED keeps the page's ORDER BY and LIMIT out of the
 // matching, so PostgreSQL cannot walk the time index and has to find the matches through
 // the search indexes; only the page is then joined back for its columns.
+// ListPlan::kMatchesFirst when the filter is one positive from: or to:: for each matching
+// address, its `limit` newest links straight from the primary key of message_addresses
+// (address, role, received_at, message), then the newest `limit` distinct messages of those,
+// so that the index is read a page at a time per address and only the page's messages rows
+// are read. (The page's messages are among them: a message that is not among its address's
+// `limit` newest has `limit` newer ones.)
+constexpr char kLinksFirst[] = R"sql(
+WITH page AS (
+SELECT DISTINCT l.message_id AS id, l.received_at
+FROM (SELECT a.id FROM addresses a WHERE a.text ILIKE {p}) a,
+  LATERAL (SELECT ma.message_id, ma.received_at FROM message_addresses ma{mailbox_join}
+           WHERE ma.address_id = a.id AND ma.role = '{role}'{keyset}
+           ORDER BY ma.received_at DESC, ma.message_id DESC LIMIT {limit}) l
+ORDER BY l.received_at DESC, l.message_id DESC LIMIT {limit})
+SELECT {columns} FROM page JOIN messages m ON m.id = page.id
+ORDER BY page.received_at DESC, page.id DESC)sql";
+constexpr char kLinksMailboxJoin[] =
+    " JOIN message_mailboxes mm ON mm.mailbox_id = {mb}::uuid"
+    " AND mm.received_at = ma.received_at AND mm.message_id = ma.message_id";
+constexpr char kLinksKeyset[] =
+    " AND (ma.received_at, ma.message_id) < ({t}::timestamptz, {id}::uuid)";
+
 constexpr char kMatchesFirst[] = R"sql(
 WITH hits AS MATERIALIZED (SELECT {o}.{o_id} AS id, {o}.received_at{from}{filter}{keyset}),
 page AS (SELECT id, received_at FROM hits ORDER BY received_at DESC, id DESC LIMIT {limit})
@@ -66,8 +89,28 @@ orphans AS (
     SELECT 1 FROM message_mailboxes y WHERE y.message_id = d.id AND y.mailbox_id <> {mb}::uuid))
 SELECT count(*) FROM unlinked)sql";
 
+// The dictionary role of from: ('s') and to: ('r'); migration 0007.
+const char* AddressRole(TermKind kind) { return kind == TermKind::kFrom ? "s" : "r"; }
+
+// Whether the dictionary finds exactly what the columns would: its entries are the lines
+// split at commas and trimmed, so a value with a comma, a line break or surrounding space
+// could match a column and no entry.
+bool DictionaryServes(const Term& term) {
+  return term.text.find_first_of(",\n") == std::string::npos &&
+         absl::StripAsciiWhitespace(term.text) == term.text;
+}
+
+// The messages with an address of `kind`'s role containing pattern `p`, through the
+// address dictionary.
+std::string DictionaryMatch(TermKind kind, const std::string& p) {
+  return absl::StrCat(
+      "m.id IN (SELECT ma.message_id FROM addresses a JOIN message_addresses ma"
+      " ON ma.address_id = a.id WHERE a.text ILIKE ",
+      p, " AND ma.role = '", AddressRole(kind), "')");
+}
+
 // The SQL of one term, without its negation.
-std::string TermSql(const Term& term, SqlParams& params) {
+std::string TermSql(const Term& term, SqlParams& params, AddressLookup lookup) {
   const auto like = [&] { return params.Add(absl::StrCat("%", EscapeLike(term.text), "%")); };
   switch (term.kind) {
     case TermKind::kWord:
@@ -78,11 +121,17 @@ std::string TermSql(const Term& term, SqlParams& params) {
                           ")");
     case TermKind::kFrom:
       // The envelope sender and the From header (migration 0006).
+      if (lookup == AddressLookup::kDictionary && DictionaryServes(term)) {
+        return DictionaryMatch(term.kind, like());
+      }
       return absl::StrCat("m.sender_search ILIKE ", like());
     case TermKind::kTo:
       // The envelope recipients and the To and Cc headers (migration 0006). Bcc is not
       // stored, so it cannot be searched; the envelope covers the usual case of a Bcc
       // recipient of a captured message.
+      if (lookup == AddressLookup::kDictionary && DictionaryServes(term)) {
+        return DictionaryMatch(term.kind, like());
+      }
       return absl::StrCat("m.recipient_search ILIKE ", like());
     case TermKind::kCc:
       return absl::StrCat("m.cc_header ILIKE ", like());
@@ -123,12 +172,12 @@ std::string EscapeLike(absl::string_view text) {
   return out;
 }
 
-std::string FilterCondition(const MessageFilter& filter, SqlParams& params) {
+std::string FilterCondition(const MessageFilter& filter, SqlParams& params, AddressLookup lookup) {
   if (filter.terms.empty()) return "true";
   std::vector<std::string> parts;
   parts.reserve(filter.terms.size());
   for (const Term& term : filter.terms) {
-    std::string sql = TermSql(term, params);
+    std::string sql = TermSql(term, params, lookup);
     // Positive terms stay bare so the planner sees indexable conditions; NULLs there already
     // mean "no match". Negations need the NULL-safe form.
     if (term.negated) {
@@ -142,20 +191,66 @@ std::string FilterCondition(const MessageFilter& filter, SqlParams& params) {
 
 bool NeedsBoundedWalk(const MessageFilter& filter) {
   for (const Term& term : filter.terms) {
-    if (!term.negated && (term.kind == TermKind::kWord || term.kind == TermKind::kPhrase)) {
-      return true;
+    if (term.negated) continue;
+    switch (term.kind) {
+      case TermKind::kWord:
+      case TermKind::kPhrase:
+      case TermKind::kFrom:
+      case TermKind::kTo:
+        return true;
+      default:
+        break;
     }
   }
   return false;
 }
 
+namespace {
+
+// Whether `filter` is a single positive from: or to:, which kLinksFirst serves.
+bool IsOneAddressTerm(const MessageFilter& filter) {
+  return filter.terms.size() == 1 && !filter.terms[0].negated &&
+         (filter.terms[0].kind == TermKind::kFrom || filter.terms[0].kind == TermKind::kTo) &&
+         DictionaryServes(filter.terms[0]);
+}
+
+SqlStatement LinksFirstStatement(const std::optional<std::string>& mailbox_id, const Term& term,
+                                 const std::optional<PageCursor>& cursor, int limit) {
+  SqlParams params;
+  const std::string p = params.Add(absl::StrCat("%", EscapeLike(term.text), "%"));
+  std::string mailbox_join;
+  if (mailbox_id.has_value()) {
+    mailbox_join = absl::StrReplaceAll(kLinksMailboxJoin, {{"{mb}", params.Add(*mailbox_id)}});
+  }
+  std::string keyset;
+  if (cursor.has_value()) {
+    const std::string t = params.Add(TimestampLiteral(absl::FromUnixMicros(cursor->received_us)));
+    keyset = absl::StrReplaceAll(kLinksKeyset, {{"{t}", t}, {"{id}", params.Add(cursor->id)}});
+  }
+  std::string sql =
+      absl::StrReplaceAll(kLinksFirst, {{"{mailbox_join}", mailbox_join},
+                                        {"{p}", p},
+                                        {"{role}", AddressRole(term.kind)},
+                                        {"{keyset}", keyset},
+                                        {"{limit}", params.Add(absl::StrCat(limit)) + "::int8"},
+                                        {"{columns}", kSummaryColumns}});
+  return {std::move(sql), params.values()};
+}
+
+}  // namespace
+
 SqlStatement ListStatement(const std::optional<std::string>& mailbox_id,
                            const MessageFilter& filter, const std::optional<PageCursor>& cursor,
                            int limit, ListPlan plan) {
+  if (plan == ListPlan::kMatchesFirst && IsOneAddressTerm(filter)) {
+    return LinksFirstStatement(mailbox_id, filter.terms[0], cursor, limit);
+  }
   SqlParams params;
   const bool in_mailbox = mailbox_id.has_value();
   const std::string mb = in_mailbox ? params.Add(*mailbox_id) : "";
-  const std::string condition = FilterCondition(filter, params);
+  const std::string condition = FilterCondition(
+      filter, params,
+      plan == ListPlan::kMatchesFirst ? AddressLookup::kDictionary : AddressLookup::kRowColumns);
   std::string keyset;
   if (cursor.has_value()) {
     const std::string t = params.Add(TimestampLiteral(absl::FromUnixMicros(cursor->received_us)));
@@ -202,7 +297,7 @@ SqlStatement DeleteBatchStatement(const std::optional<std::string>& mailbox_id,
   SqlParams params;
   std::string mb;
   if (mailbox_id.has_value()) mb = params.Add(*mailbox_id);
-  const std::string condition = FilterCondition(filter, params);
+  const std::string condition = FilterCondition(filter, params, AddressLookup::kDictionary);
   const std::string limit_param = params.Add(absl::StrCat(limit)) + "::int8";
   std::string sql =
       absl::StrReplaceAll(mailbox_id.has_value() ? kDeleteFromMailbox : kDeleteAll,

@@ -5,10 +5,10 @@
 // Each term maps to a condition that a PostgreSQL index can serve:
 //   words, "phrases"   m.search_vector @@ plainto_tsquery / phraseto_tsquery ('simple')
 //                      (GIN messages_search_idx, migration 0003)
-//   from: to: cc: subject:
-//                      ILIKE '%value%' with LIKE wildcards escaped (pg_trgm GIN indexes);
-//                      from: and to: on one column each that holds every address they
-//                      look at (migration 0006)
+//   from: to:          ILIKE '%value%' with LIKE wildcards escaped, on one column each that
+//                      holds every address they look at (migration 0006), or through the
+//                      address dictionary (migration 0007): see AddressLookup
+//   cc: subject:       ILIKE '%value%' (pg_trgm GIN indexes)
 //   is: has: after: before: larger: smaller:
 //                      plain column comparisons
 // A missing header (NULL) does not match a term and matches its negation: negated terms are
@@ -44,9 +44,21 @@ class SqlParams {
 // Returns `text` with LIKE's escape character and wildcards (\ % _) escaped by a backslash.
 std::string EscapeLike(absl::string_view text);
 
+// How from: and to: are written.
+enum class AddressLookup {
+  // Each row's own sender_search / recipient_search: about a microsecond a row, no index.
+  // For conditions tested on rows found otherwise (a walk in time order, a few new ids).
+  kRowColumns,
+  // The matching entries of the address dictionary (a trigram index over distinct
+  // addresses), then their messages through a B-tree: for finding the matches themselves.
+  // A value the dictionary cannot answer exactly (with a comma, say) stays on the columns.
+  kDictionary,
+};
+
 // Returns a condition (SQL text) that is true for the rows of `messages m` matching every
 // term of `filter`, "true" when it has none, adding the values to `params`.
-std::string FilterCondition(const MessageFilter& filter, SqlParams& params);
+std::string FilterCondition(const MessageFilter& filter, SqlParams& params,
+                            AddressLookup lookup = AddressLookup::kRowColumns);
 
 // A statement with its parameter values.
 struct SqlStatement {
@@ -56,28 +68,30 @@ struct SqlStatement {
 
 // How the page query of ListMessages finds its rows.
 //
-// PostgreSQL chooses between walking the time index newest first, testing each row until
-// the page is full, and collecting every match through a search index, then sorting. The
-// walk is the fast way for a term in many messages and a disaster for one in few: the
-// planner guesses a word's frequency from the most common lexemes of its statistics, and a
-// word missing there is guessed at a fraction of a percent however rare it is, so a word
-// in five of a million messages was searched by walking all million (seconds). For
-// positive words and phrases ListMessages therefore runs kRecentWalk, and kMatchesFirst
-// when that did not fill the page: a frequent word costs at most the bounded walk, a rare
-// one the walk plus its few matches. Addresses and subjects keep kPlanner, whose choice
-// held for them at 1,000,000 messages (what is slow there is the trigram index itself, see
-// bench/README.md), and a walk of their rows would cost as much as it saves.
+// A page is found either by walking the time index newest first, testing each row until
+// the page is full, or by collecting the matches through the indexes, then sorting. The
+// walk is the fast way for a term in many messages and a disaster for one in few, and
+// PostgreSQL cannot tell them apart well enough: it guesses a word missing from its
+// statistics at a fraction of a percent however rare it is, so a word in five of a million
+// messages was searched by walking all million (seconds). So when the filter has a
+// positive word, phrase, from: or to:, ListMessages runs kRecentWalk, and kMatchesFirst when
+// that did not fill the page: a frequent term costs at most the bounded walk, a rare one
+// the walk plus its few matches. Other filters are left to kPlanner.
 enum class ListPlan {
-  kPlanner,       // one query, PostgreSQL's choice
-  kRecentWalk,    // only the kRecentWalkRows newest rows after the cursor are tested
-  kMatchesFirst,  // every match through the indexes, then the newest `limit` of them
+  kPlanner,     // one query, PostgreSQL's choice
+  kRecentWalk,  // only the kRecentWalkRows newest rows after the cursor are tested
+  // Every match through the indexes (words: GIN; from:/to:: the address dictionary), then
+  // the newest `limit`; a lone from: or to: takes its newest links from the dictionary's
+  // B-tree and reads only the page's messages.
+  kMatchesFirst,
 };
 
-// How many rows kRecentWalk tests: about 13 ms of full-text checks at 1,000,000 messages,
-// enough to fill a page of 50 with a word in 2.5% of the messages or more.
+// How many rows kRecentWalk tests: about 13 ms of full-text checks (6 ms of address
+// checks) at 1,000,000 messages, enough to fill a page of 50 with a term in 2.5% of the
+// messages or more.
 inline constexpr int kRecentWalkRows = 2000;
 
-// Whether `filter` has a positive word or phrase (see ListPlan).
+// Whether `filter` has a positive word, phrase, from: or to: (see ListPlan).
 bool NeedsBoundedWalk(const MessageFilter& filter);
 
 // The page query of ListMessages: the summary columns (kSummaryColumns order, in

@@ -150,8 +150,9 @@ TEST_F(MigrationsTest, SchemaAcceptsAMessageInTheDefaultMailbox) {
   EXPECT_EQ(QueryInt("SELECT count(*) FROM message_mailboxes"), 0);
 }
 
-// Rows stored by an older version get the address search columns of migration 0006 when
-// it runs: the database is brought to version 5 by hand, as an older binary left it.
+// Rows stored by an older version get the address search columns of migration 0006 and
+// the address links of 0007 when they run: the database is brought to version 5 by hand,
+// as an older binary left it.
 TEST_F(MigrationsTest, AddressSearchColumnsAreFilledForMessagesStoredBefore) {
   ASSERT_OK(pool_->Run([&](pqxx::connection& conn) {
     pqxx::work txn(conn);
@@ -186,6 +187,15 @@ TEST_F(MigrationsTest, AddressSearchColumnsAreFilledForMessagesStoredBefore) {
   ASSERT_OK(columns);
   EXPECT_EQ(columns->first, "bounce@example.com\nAlice <alice@example.com>");
   EXPECT_EQ(columns->second, "bob@example.com\nhidden@example.net\nbob@example.com");
+  // And their links to the address dictionary (migration 0007): bob once.
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM addresses"), 4);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM message_addresses WHERE role = 's'"), 2);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM message_addresses WHERE role = 'r'"), 2);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM message_addresses ma JOIN addresses a "
+                     "ON a.id = ma.address_id JOIN messages m ON m.id = ma.message_id "
+                     "WHERE a.text = 'Alice <alice@example.com>' "
+                     "AND ma.received_at = m.received_at"),
+            1);
 }
 
 TEST_F(MigrationsTest, SecondRunAppliesNothing) {
