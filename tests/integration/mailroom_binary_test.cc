@@ -34,7 +34,8 @@ TEST_F(MailroomFixture, WaitsForAnUnreachableDatabaseWithBackoff) {
 
   ASSERT_TRUE(cluster_->Restart().ok());
   EXPECT_TRUE(WaitForHealth(Health::kServing)) << mailroom_->Output();
-  EXPECT_THAT(mailroom_->Output(), HasSubstr("mailroom ready"));
+  // "mailroom ready" follows SERVING (the SMTP listeners open after the database is up).
+  EXPECT_TRUE(mailroom_->WaitForOutput("mailroom ready", absl::Seconds(30))) << mailroom_->Output();
 }
 
 TEST_F(MailroomFixture, ReflectionListsTheApiWithoutProtoFiles) {
