@@ -15,8 +15,7 @@ namespace {
 
 // Without a mailbox the walk follows messages_received_idx; with one, the primary key of
 // message_mailboxes (mailbox_id, received_at, message_id), which holds a copy of
-// received_at for exactly this purpose, then joins the few messages rows of the page. `o`
-// is the alias that carries the order: m, or mm in a mailbox.
+// received_at for exactly this purpose, then joins the few messages rows of the page.
 constexpr char kListAllFrom[] = " FROM messages m WHERE ";
 constexpr char kListMailboxFrom[] =
     " FROM message_mailboxes mm JOIN messages m ON m.id = mm.message_id"
@@ -35,9 +34,6 @@ constexpr char kRecentMailbox[] =
     " WHERE mm.mailbox_id = {mb}::uuid{keyset}{order} LIMIT {walk}) mm"
     " JOIN messages m ON m.id = mm.message_id WHERE {filter}";
 
-// ListPlan::kMatchesFirst: MATERIALIZED keeps the page's ORDER BY and LIMIT out of the
-// matching, so PostgreSQL cannot walk the time index and has to find the matches through
-// the search indexes; only the page is then joined back for its columns.
 // ListPlan::kMatchesFirst when the filter is one positive from: or to:: for each matching
 // address, its `limit` newest links straight from the primary key of message_addresses
 // (address, role, received_at, message), then the newest `limit` distinct messages of those,
@@ -60,6 +56,10 @@ constexpr char kLinksMailboxJoin[] =
 constexpr char kLinksKeyset[] =
     " AND (ma.received_at, ma.message_id) < ({t}::timestamptz, {id}::uuid)";
 
+// ListPlan::kMatchesFirst: MATERIALIZED keeps the page's ORDER BY and LIMIT out of the
+// matching, so PostgreSQL cannot walk the time index and has to find the matches through
+// the search indexes; only the page is then joined back for its columns.
+// `o` is the alias that carries the order: m, or mm in a mailbox.
 constexpr char kMatchesFirst[] = R"sql(
 WITH hits AS MATERIALIZED (SELECT {o}.{o_id} AS id, {o}.received_at{from}{filter}{keyset}),
 page AS (SELECT id, received_at FROM hits ORDER BY received_at DESC, id DESC LIMIT {limit})
@@ -89,6 +89,17 @@ orphans AS (
     SELECT 1 FROM message_mailboxes y WHERE y.message_id = d.id AND y.mailbox_id <> {mb}::uuid))
 SELECT count(*) FROM unlinked)sql";
 
+// The ILIKE pattern of a substring operator's value, as a parameter.
+std::string LikePattern(const std::string& text, SqlParams& params) {
+  return params.Add(absl::StrCat("%", EscapeLike(text), "%"));
+}
+
+// `keyset_sql` (one of the *Keyset constants) with the cursor's values as parameters.
+std::string KeysetCondition(const char* keyset_sql, const PageCursor& cursor, SqlParams& params) {
+  const std::string t = params.Add(TimestampLiteral(absl::FromUnixMicros(cursor.received_us)));
+  return absl::StrReplaceAll(keyset_sql, {{"{t}", t}, {"{id}", params.Add(cursor.id)}});
+}
+
 // The dictionary role of from: ('s') and to: ('r'); migration 0007.
 const char* AddressRole(TermKind kind) { return kind == TermKind::kFrom ? "s" : "r"; }
 
@@ -111,7 +122,7 @@ std::string DictionaryMatch(TermKind kind, const std::string& p) {
 
 // The SQL of one term, without its negation.
 std::string TermSql(const Term& term, SqlParams& params, AddressLookup lookup) {
-  const auto like = [&] { return params.Add(absl::StrCat("%", EscapeLike(term.text), "%")); };
+  const auto like = [&] { return LikePattern(term.text, params); };
   switch (term.kind) {
     case TermKind::kWord:
       return absl::StrCat("m.search_vector @@ plainto_tsquery('simple', ", params.Add(term.text),
@@ -217,16 +228,13 @@ bool IsOneAddressTerm(const MessageFilter& filter) {
 SqlStatement LinksFirstStatement(const std::optional<std::string>& mailbox_id, const Term& term,
                                  const std::optional<PageCursor>& cursor, int limit) {
   SqlParams params;
-  const std::string p = params.Add(absl::StrCat("%", EscapeLike(term.text), "%"));
+  const std::string p = LikePattern(term.text, params);
   std::string mailbox_join;
   if (mailbox_id.has_value()) {
     mailbox_join = absl::StrReplaceAll(kLinksMailboxJoin, {{"{mb}", params.Add(*mailbox_id)}});
   }
-  std::string keyset;
-  if (cursor.has_value()) {
-    const std::string t = params.Add(TimestampLiteral(absl::FromUnixMicros(cursor->received_us)));
-    keyset = absl::StrReplaceAll(kLinksKeyset, {{"{t}", t}, {"{id}", params.Add(cursor->id)}});
-  }
+  const std::string keyset =
+      cursor.has_value() ? KeysetCondition(kLinksKeyset, *cursor, params) : "";
   std::string sql =
       absl::StrReplaceAll(kLinksFirst, {{"{mailbox_join}", mailbox_join},
                                         {"{p}", p},
@@ -251,13 +259,10 @@ SqlStatement ListStatement(const std::optional<std::string>& mailbox_id,
   const std::string condition = FilterCondition(
       filter, params,
       plan == ListPlan::kMatchesFirst ? AddressLookup::kDictionary : AddressLookup::kRowColumns);
-  std::string keyset;
-  if (cursor.has_value()) {
-    const std::string t = params.Add(TimestampLiteral(absl::FromUnixMicros(cursor->received_us)));
-    const std::string id = params.Add(cursor->id);
-    keyset =
-        absl::StrReplaceAll(in_mailbox ? kMailboxKeyset : kAllKeyset, {{"{t}", t}, {"{id}", id}});
-  }
+  const std::string keyset =
+      cursor.has_value()
+          ? KeysetCondition(in_mailbox ? kMailboxKeyset : kAllKeyset, *cursor, params)
+          : "";
   const std::string limit_param = params.Add(absl::StrCat(limit)) + "::int8";
   const std::string from =
       absl::StrReplaceAll(in_mailbox ? kListMailboxFrom : kListAllFrom, {{"{mb}", mb}});
