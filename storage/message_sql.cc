@@ -1,5 +1,6 @@
 #include "storage/message_sql.h"
 
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -61,10 +62,23 @@ constexpr char kLinksKeyset[] =
 // the search indexes; only the page is then joined back for its columns.
 // `o` is the alias that carries the order: m, or mm in a mailbox.
 constexpr char kMatchesFirst[] = R"sql(
-WITH hits AS MATERIALIZED (SELECT {o}.{o_id} AS id, {o}.received_at{from}{filter}{keyset}),
+WITH hits AS MATERIALIZED (SELECT {o}.{o_id} AS id, {o}.received_at{from}{filter}{keyset}{window}),
 page AS (SELECT id, received_at FROM hits ORDER BY received_at DESC, id DESC LIMIT {limit})
 SELECT {columns} FROM page JOIN messages m ON m.id = page.id
 ORDER BY page.received_at DESC, page.id DESC)sql";
+
+// The boundary of a kMatchesFirst window (MatchWindowRows): the received_at of the row
+// {window} places after the cursor's, from the time index alone.
+constexpr char kAllBoundary[] =
+    "SELECT m.received_at FROM messages m WHERE true{keyset}{order} OFFSET {window} LIMIT 1";
+constexpr char kMailboxBoundary[] =
+    "SELECT mm.received_at FROM message_mailboxes mm WHERE mm.mailbox_id = {mb}::uuid"
+    "{keyset}{order} OFFSET {window} LIMIT 1";
+// The window's bound is on m.received_at in a mailbox too (its links hold a copy), so that
+// it and the search index meet on one table. The boundary is a literal value, not a
+// subquery: PostgreSQL then knows the range is small and reads the search index and the
+// time index together (a BitmapAnd) instead of every match.
+constexpr char kWindowCondition[] = " AND m.received_at >= {not_before}::timestamptz";
 
 // Deleting without a mailbox: the messages rows go, their recipients and links cascade.
 constexpr char kDeleteAll[] = R"sql(
@@ -200,6 +214,12 @@ std::string FilterCondition(const MessageFilter& filter, SqlParams& params, Addr
   return absl::StrJoin(parts, " AND ");
 }
 
+int MatchWindowRows(int walk_matches, int wanted) {
+  if (walk_matches <= 0) return 0;
+  const int64_t rows = int64_t{2} * kRecentWalkRows * wanted / walk_matches;
+  return rows > kMaxMatchWindowRows ? 0 : static_cast<int>(rows);
+}
+
 bool NeedsBoundedWalk(const MessageFilter& filter) {
   for (const Term& term : filter.terms) {
     if (term.negated) continue;
@@ -249,7 +269,8 @@ SqlStatement LinksFirstStatement(const std::optional<std::string>& mailbox_id, c
 
 SqlStatement ListStatement(const std::optional<std::string>& mailbox_id,
                            const MessageFilter& filter, const std::optional<PageCursor>& cursor,
-                           int limit, ListPlan plan) {
+                           int limit, ListPlan plan,
+                           const std::optional<std::string>& not_before) {
   if (plan == ListPlan::kMatchesFirst && IsOneAddressTerm(filter)) {
     return LinksFirstStatement(mailbox_id, filter.terms[0], cursor, limit);
   }
@@ -284,16 +305,39 @@ SqlStatement ListStatement(const std::optional<std::string>& mailbox_id,
                                               {"{filter}", condition}}),
                          order, " LIMIT ", limit_param);
       break;
-    case ListPlan::kMatchesFirst:
+    case ListPlan::kMatchesFirst: {
+      const std::string window =
+          not_before.has_value()
+              ? absl::StrReplaceAll(kWindowCondition, {{"{not_before}", params.Add(*not_before)}})
+              : "";
       sql = absl::StrReplaceAll(kMatchesFirst, {{"{o}", in_mailbox ? "mm" : "m"},
                                                 {"{o_id}", in_mailbox ? "message_id" : "id"},
                                                 {"{from}", from},
                                                 {"{filter}", condition},
                                                 {"{keyset}", keyset},
+                                                {"{window}", window},
                                                 {"{limit}", limit_param},
                                                 {"{columns}", kSummaryColumns}});
       break;
+    }
   }
+  return {std::move(sql), params.values()};
+}
+
+SqlStatement WindowBoundaryStatement(const std::optional<std::string>& mailbox_id,
+                                     const std::optional<PageCursor>& cursor, int window_rows) {
+  SqlParams params;
+  const bool in_mailbox = mailbox_id.has_value();
+  const std::string mb = in_mailbox ? params.Add(*mailbox_id) : "";
+  const std::string keyset =
+      cursor.has_value()
+          ? KeysetCondition(in_mailbox ? kMailboxKeyset : kAllKeyset, *cursor, params)
+          : "";
+  std::string sql = absl::StrReplaceAll(in_mailbox ? kMailboxBoundary : kAllBoundary,
+                                        {{"{mb}", mb},
+                                         {"{keyset}", keyset},
+                                         {"{order}", in_mailbox ? kMailboxOrder : kAllOrder},
+                                         {"{window}", absl::StrCat(window_rows)}});
   return {std::move(sql), params.values()};
 }
 

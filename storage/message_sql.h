@@ -83,6 +83,9 @@ enum class ListPlan {
   // Every match through the indexes (words: GIN; from:/to:: the address dictionary), then
   // the newest `limit`; a lone from: or to: takes its newest links from the dictionary's
   // B-tree and reads only the page's messages.
+  // With not_before (ListStatement), only the matches in a window of the newest rows
+  // after the cursor (MatchWindowRows): the search index and the time index are read
+  // together (a BitmapAnd), and only the window's matching rows.
   kMatchesFirst,
 };
 
@@ -91,15 +94,40 @@ enum class ListPlan {
 // messages or more.
 inline constexpr int kRecentWalkRows = 2000;
 
+// The largest window kMatchesFirst is narrowed to (MatchWindowRows). Finding a window's
+// boundary and its rows reads about a microsecond of index per row, so beyond this many
+// rows a term that sparse is cheaper to collect whole.
+inline constexpr int kMaxMatchWindowRows = 50000;
+
+// How many of the newest rows after the cursor kMatchesFirst looks at, when the bounded
+// walk found `walk_matches` matches (fewer than `wanted`) among its kRecentWalkRows rows;
+// 0 means all of them. A term in about 0.5% of the messages has some ten matches in the
+// walk and some 5,000 in a million messages: sorting all of them reads 5,000 rows scattered
+// over the table (20 ms, and far more when they are not in shared buffers), while the
+// ~20,000 newest rows hold a page of them. The window is twice what the walk's rate
+// predicts, so a page is almost always found in it; when it is not, ListMessages falls back
+// to every match. No matches in the walk gives 0: the term is rare and its matches few.
+int MatchWindowRows(int walk_matches, int wanted);
+
 // Whether `filter` has a positive word, phrase, from: or to: (see ListPlan).
 bool NeedsBoundedWalk(const MessageFilter& filter);
 
 // The page query of ListMessages: the summary columns (kSummaryColumns order, in
 // storage/message_summaries.h) of at most `limit` messages matching `filter`, in the mailbox
 // with id `mailbox_id` when given, strictly after `cursor` when given, newest first.
+// `not_before` (a timestamptz literal, from WindowBoundaryStatement) narrows kMatchesFirst
+// to the matches received then or later; other plans ignore it, and so does a lone from:
+// or to:, whose newest links are read directly.
 SqlStatement ListStatement(const std::optional<std::string>& mailbox_id,
                            const MessageFilter& filter, const std::optional<PageCursor>& cursor,
-                           int limit, ListPlan plan = ListPlan::kPlanner);
+                           int limit, ListPlan plan = ListPlan::kPlanner,
+                           const std::optional<std::string>& not_before = std::nullopt);
+
+// One row, the received_at (as text) of the row `window_rows` places after `cursor`, newest
+// first, in the mailbox with id `mailbox_id` when given; no row when there are not that many.
+// The rows from the cursor's down to it are the window of MatchWindowRows.
+SqlStatement WindowBoundaryStatement(const std::optional<std::string>& mailbox_id,
+                                     const std::optional<PageCursor>& cursor, int window_rows);
 
 // Deletes (or, with `mailbox_id`, unlinks from that mailbox, deleting messages left in no
 // mailbox) at most `limit` messages matching `filter`. Returns one row: the count removed.

@@ -66,13 +66,29 @@ absl::StatusOr<MessagePage> ListMessages(ConnectionPool& pool, const ListQuery& 
       mailbox_id = *std::move(id);
     }
     // One row more than asked says whether there is a next page.
-    const auto page_rows = [&](ListPlan plan) {
-      return Exec(txn, ListStatement(mailbox_id, query.filter, cursor, page_size + 1, plan));
+    const auto page_rows = [&](ListPlan plan,
+                               const std::optional<std::string>& not_before = std::nullopt) {
+      return Exec(txn, ListStatement(mailbox_id, query.filter, cursor, page_size + 1, plan,
+                                     not_before));
+    };
+    const auto full = [&](const pqxx::result& rows) {
+      return static_cast<int>(rows.size()) > page_size;
     };
     pqxx::result rows;
     if (NeedsBoundedWalk(query.filter)) {
+      // The walk's matches tell how far back a page reaches (MatchWindowRows).
       rows = page_rows(ListPlan::kRecentWalk);
-      if (static_cast<int>(rows.size()) <= page_size) rows = page_rows(ListPlan::kMatchesFirst);
+      if (!full(rows)) {
+        const int window = MatchWindowRows(static_cast<int>(rows.size()), page_size + 1);
+        // No boundary row: the window reaches past the oldest row, every match is in it.
+        const pqxx::result boundary =
+            window > 0 ? Exec(txn, WindowBoundaryStatement(mailbox_id, cursor, window))
+                       : pqxx::result();
+        if (!boundary.empty()) {
+          rows = page_rows(ListPlan::kMatchesFirst, boundary[0][0].as<std::string>());
+        }
+        if (!full(rows)) rows = page_rows(ListPlan::kMatchesFirst);
+      }
     } else {
       rows = page_rows(ListPlan::kPlanner);
     }

@@ -7,6 +7,7 @@
 #include "storage/message_store.h"
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <pqxx/nontransaction>
 #include <pqxx/prepared_statement>
@@ -15,6 +16,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -443,6 +445,62 @@ TEST_F(MessageStoreTest, RareTermsBeyondTheBoundedWalkAreFoundAndPaged) {
   }
 }
 
+TEST(MatchWindowRowsTest, FollowsTheWalksRateUpToTheLargestWindow) {
+  EXPECT_EQ(MatchWindowRows(0, 51), 0);  // nothing in the walk: collect every match
+  EXPECT_EQ(MatchWindowRows(10, 51), 2 * kRecentWalkRows * 51 / 10);
+  EXPECT_EQ(MatchWindowRows(50, 51), 2 * kRecentWalkRows * 51 / 50);
+  EXPECT_EQ(MatchWindowRows(1, 51), 0);  // beyond kMaxMatchWindowRows
+  EXPECT_LE(MatchWindowRows(1, 2), kMaxMatchWindowRows);
+}
+
+// A term with fewer matches in the walk than a page asks for is looked for among the newest
+// rows the walk's rate predicts (MatchWindowRows), and among all rows when that window
+// falls short; pages through both neither skip nor repeat, with and without a mailbox.
+TEST_F(MessageStoreTest, SparseTermsAreFoundInTheirWindowAndBeyondIt) {
+  // A page of one asks for two rows; one match in the walk gives this window.
+  const int window = MatchWindowRows(1, 2);
+  ASSERT_GT(window, kRecentWalkRows);
+  const int count = window + 3000;
+  const int newest = count - 1;
+  // Counted back from the newest: a needle in the walk, one past the walk but in the
+  // window, one beyond the window. "pin" has no match in the window past the walk.
+  const std::map<int, std::string> marks = {{newest - 10, "needle pin "},
+                                            {newest - kRecentWalkRows - 100, "needle "},
+                                            {newest - window - 1000, "needle pin "}};
+  std::vector<NewMessage> many;
+  for (int i = 0; i < count; ++i) {
+    const auto mark = marks.find(i);
+    many.push_back({.received_at = kBase + absl::Seconds(i),
+                    .subject = absl::StrCat(mark == marks.end() ? "" : mark->second, "hay ", i),
+                    .mailbox_ids = {std::string(kQaMailboxId)}});
+  }
+  Store(std::move(many));
+  const auto subject = [](int i, const char* mark) { return absl::StrCat(mark, "hay ", i); };
+  const std::vector<std::pair<const char*, std::vector<std::string>>> cases = {
+      {"needle",
+       {subject(newest - 10, "needle pin "), subject(newest - kRecentWalkRows - 100, "needle "),
+        subject(newest - window - 1000, "needle pin ")}},
+      {"pin", {subject(newest - 10, "needle pin "), subject(newest - window - 1000, "needle pin ")}}};
+  for (const auto& [query, expected] : cases) {
+    absl::StatusOr<MessageFilter> filter = ParseQuery(query);
+    ASSERT_OK(filter.status());
+    for (const std::string mailbox : {"", "qa"}) {
+      SCOPED_TRACE(absl::StrCat(query, " in `", mailbox, "`"));
+      EXPECT_THAT(Subjects(query, mailbox), ElementsAreArray(expected));
+      std::vector<std::string> paged;
+      std::string token;
+      do {
+        absl::StatusOr<MessagePage> page = ListMessages(
+            *pool_, {.mailbox = mailbox, .filter = *filter, .page_size = 1, .page_token = token});
+        ASSERT_OK(page.status());
+        for (const MessageSummaryRow& m : page->messages) paged.push_back(m.subject);
+        token = page->next_page_token;
+      } while (!token.empty() && paged.size() < 10);
+      EXPECT_THAT(paged, ElementsAreArray(expected));
+    }
+  }
+}
+
 TEST_F(MessageStoreTest, DeleteMessagesByQueryAndFromMailbox) {
   Store(Corpus());
   absl::StatusOr<MessageFilter> password = ParseQuery("password");
@@ -588,7 +646,7 @@ SELECT CASE WHEN random() < 0.5 THEN '00000000-0000-7000-8000-000000000001'::uui
       HasSubstr("messages_search_idx"));
   // The two plans ListMessages runs for words (ListPlan): the bounded walk of the newest
   // rows, then the matches through the search index, with and without a mailbox.
-  for (const std::optional<std::string> mailbox :
+  for (const std::optional<std::string>& mailbox :
        {std::optional<std::string>(), std::optional<std::string>(kQaMailboxId)}) {
     EXPECT_THAT(
         Plan(*pool_, ListStatement(mailbox, filter("x7"), std::nullopt, 51, ListPlan::kRecentWalk)),
@@ -596,11 +654,19 @@ SELECT CASE WHEN random() < 0.5 THEN '00000000-0000-7000-8000-000000000001'::uui
     EXPECT_THAT(Plan(*pool_, ListStatement(mailbox, filter("x7"), std::nullopt, 51,
                                            ListPlan::kMatchesFirst)),
                 HasSubstr("messages_search_idx"));
+    // Narrowed to a window (the newest ~20,800 rows): for a term in 2,000 rows, the search
+    // index and the time index together, so that only the window's ~400 matches are read.
+    const std::string windowed =
+        Plan(*pool_, ListStatement(mailbox, filter("w7"), std::nullopt, 51,
+                                   ListPlan::kMatchesFirst, "2024-01-01 22:00:00+00"));
+    EXPECT_THAT(windowed, HasSubstr("BitmapAnd"));
+    EXPECT_THAT(windowed, HasSubstr("messages_search_idx"));
+    EXPECT_THAT(windowed, HasSubstr("messages_received_idx"));
   }
   // Addresses: the matching dictionary entries (a scan of its 1,500 rows here, its trigram
   // index when larger), then their newest links from the links' key (a lone from: or to:),
   // or their messages for the other conditions, with and without a mailbox.
-  for (const std::optional<std::string> mailbox :
+  for (const std::optional<std::string>& mailbox :
        {std::optional<std::string>(), std::optional<std::string>(kQaMailboxId)}) {
     for (const char* query : {"from:rare.person", "to:rare.recipient", "from:rare.person x7"}) {
       const std::string plan = Plan(
