@@ -159,8 +159,9 @@ class IngestWriter {
 
   IngestWriter(IngestOptions options, std::string conninfo);
 
-  // Records the outcome of `batch` and runs its Dones with `status`.
-  void Finish(Batch& batch, const absl::Status& status);
+  // Records the outcome of `batch`, runs its Dones with `status` and, when it committed,
+  // announces its messages.
+  void Finish(WriterState& state, Batch& batch, const absl::Status& status);
   // Whether a failed batch may have failed for one row rather than for all.
   static bool IsRowError(const absl::Status& status);
   // After a row error: every message and session of `batch` in a transaction of its own.
@@ -169,7 +170,8 @@ class IngestWriter {
   // and the writer is not stopping), and the writer pauses before its next attempt.
   void KeepSessionsForLater(Batch& batch);
   // After a commit: tells listeners about the new messages (storage/ingest_batch.h).
-  void Announce(WriterState& state, absl::Span<const NewMessage* const> messages);
+  void Announce(WriterState& state, const Batch& batch);
+  static std::vector<const NewMessage*> MessagesOf(const Batch& batch);
   void PauseAfterFailure();
 
   void WriterLoop();

@@ -53,11 +53,7 @@ absl::StatusOr<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(PoolOptio
   if (options.lease_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("database lease timeout must not be negative");
   }
-  std::string conninfo = options.url;
-  const int64_t timeout_seconds =
-      static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(options.connect_timeout)));
-  AddParameter(conninfo, "connect_timeout", absl::StrCat(timeout_seconds));
-  AddParameter(conninfo, "fallback_application_name", "mailroom");
+  std::string conninfo = ConnectionString(options);
   return std::unique_ptr<ConnectionPool>(new ConnectionPool(std::move(options), conninfo));
 }
 
