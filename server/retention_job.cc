@@ -59,7 +59,8 @@ bool RetentionJob::RunPass(bool trust_estimates) {
   // Counted whatever happened after: committed batches stay deleted.
   pruned_messages_.Increment(static_cast<double>(result.messages()));
   pruned_sessions_.Increment(static_cast<double>(result.sessions()));
-  if (result.messages() > 0 || result.sessions() > 0 || result.mailbox_links > 0) {
+  if (result.messages() > 0 || result.sessions() > 0 || result.mailbox_links > 0 ||
+      result.addresses > 0) {
     logger_->Info("retention pruned",
                   {{"messages", absl::StrCat(result.messages())},
                    {"messages_over_mailbox_limit", absl::StrCat(result.messages_mailbox_limit)},
@@ -68,7 +69,8 @@ bool RetentionJob::RunPass(bool trust_estimates) {
                    {"messages_over_max_age", absl::StrCat(result.messages_age_limit)},
                    {"sessions", absl::StrCat(result.sessions())},
                    {"sessions_over_max_sessions", absl::StrCat(result.sessions_total_limit)},
-                   {"sessions_over_max_age", absl::StrCat(result.sessions_age_limit)}});
+                   {"sessions_over_max_age", absl::StrCat(result.sessions_age_limit)},
+                   {"addresses_unlinked", absl::StrCat(result.addresses)}});
   }
   if (!status.ok()) {
     logger_->Warn("retention pass failed; retrying at the next interval",

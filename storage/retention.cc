@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "storage/statement.h"
+#include "storage/text_encoding.h"
 
 namespace mailroom::storage {
 namespace {
@@ -105,6 +106,19 @@ gone AS (DELETE FROM smtp_sessions s USING picked p WHERE s.id = p.id RETURNING 
 SELECT count(*) FROM gone)sql"};
 
 // The age cut-off, fixed once per step so that the step ends however fast rows age.
+// Address dictionary entries (migration 0007) that no message links any more: candidates
+// are found without a lock, then deleted under one (see PruneAddresses).
+constexpr Statement kUnlinkedAddresses = {"retention_unlinked_addresses", R"sql(
+SELECT a.id::text FROM addresses a
+WHERE NOT EXISTS (SELECT 1 FROM message_addresses ma WHERE ma.address_id = a.id)
+LIMIT $1)sql"};
+constexpr Statement kDeleteUnlinkedAddresses = {"retention_delete_unlinked_addresses", R"sql(
+WITH gone AS (
+  DELETE FROM addresses a WHERE a.id = ANY($1::uuid[])
+    AND NOT EXISTS (SELECT 1 FROM message_addresses ma WHERE ma.address_id = a.id)
+  RETURNING 1)
+SELECT count(*) FROM gone)sql"};
+
 constexpr Statement kCutoff = {"retention_cutoff",
                                "SELECT (now() - $1::int8 * interval '1 microsecond')::text"};
 
@@ -143,7 +157,7 @@ class Pass {
        PruneResult& result)
       : conn_(conn), limits_(limits), options_(options), result_(result) {}
 
-  // Runs the four steps. Throws what libpqxx throws.
+  // Runs the steps (storage/retention.h). Throws what libpqxx throws.
   void Run() {
     if (!PruneMailboxes()) return;
     if (limits_.max_messages > 0 && !PruneMessagesOverTotal()) return;
@@ -151,6 +165,9 @@ class Pass {
         !DeleteBefore(kMessagesBeforeBatch, limits_.max_message_age, result_.messages_age_limit)) {
       return;
     }
+    // Entries lose their last link when messages go: in this pass, or through DeleteMessages,
+    // which the exact passes catch up with.
+    if ((result_.messages() > 0 || !options_.trust_estimates) && !PruneAddresses()) return;
     if (limits_.max_sessions > 0 && !PruneSessionsOverTotal()) return;
     if (limits_.max_session_age > absl::ZeroDuration()) {
       DeleteBefore(kSessionsBeforeBatch, limits_.max_session_age, result_.sessions_age_limit);
@@ -208,6 +225,36 @@ class Pass {
     if (!boundary.has_value()) return true;
     return DeleteInBatches(result_.sessions_total_limit, kSessionsUpToBatch, boundary->time,
                            boundary->id);
+  }
+
+  // Capture adds an entry with ON CONFLICT DO NOTHING and links it in the same statement,
+  // so an entry deleted between the two would leave links to nothing, and from:/to: would
+  // miss their messages. So each batch is deleted under a lock on the dictionary that
+  // conflicts with inserting into it: it waits for the capture statements in flight to
+  // commit (their links are then seen by the delete's re-check) and holds new ones back
+  // for the milliseconds of the delete, after which they add the entry again. Finding the
+  // candidates, the slow part (an anti-join over the whole dictionary), takes no lock.
+  bool PruneAddresses() {
+    for (;;) {
+      if (Stopped()) return false;
+      PgArrayBuilder ids;
+      int found = 0;
+      {
+        pqxx::nontransaction txn(conn_, "retention_unlinked_addresses");
+        for (const pqxx::row& row : ExecPrepared(txn, kUnlinkedAddresses, limits_.batch_size)) {
+          ids.Add(row[0].as<std::string>());
+          ++found;
+        }
+      }
+      if (found == 0) return true;
+      pqxx::work txn(conn_, "retention_delete_unlinked_addresses");
+      txn.exec("SET LOCAL lock_timeout = '5s'");
+      txn.exec("LOCK TABLE addresses IN SHARE ROW EXCLUSIVE MODE");
+      result_.addresses +=
+          ExecPrepared(txn, kDeleteUnlinkedAddresses, std::move(ids).Finish())[0][0].as<int64_t>();
+      txn.commit();
+      if (found < limits_.batch_size) return true;
+    }
   }
 
   bool DeleteBefore(const Statement& batch, absl::Duration age, int64_t& counter) {

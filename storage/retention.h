@@ -7,7 +7,10 @@
 //     in another mailbox stays there;
 //  2. the total limit (max_messages): the oldest messages beyond it are deleted;
 //  3. the age limit (max_message_age): messages received before now - age are deleted;
-//  4. sessions: the same two limits over smtp_sessions (started_at).
+//  4. address dictionary entries (migration 0007) that no message links any more, when the
+//     pass deleted messages or does not trust estimates (which also catches up with
+//     DeleteMessages);
+//  5. sessions: the same two limits over smtp_sessions (started_at).
 // "Oldest" is (received_at, id) / (started_at, id), the order of the indexes 0001 made for
 // this; each step walks its index from the old end.
 //
@@ -79,6 +82,7 @@ struct PruneResult {
   int64_t messages_age_limit = 0;      // messages deleted by max_message_age
   int64_t sessions_total_limit = 0;    // sessions deleted by max_sessions
   int64_t sessions_age_limit = 0;      // sessions deleted by max_session_age
+  int64_t addresses = 0;               // dictionary entries left without messages
   // How many exact count checks (OFFSET probes) ran; the rest were settled by estimates.
   int exact_checks = 0;
 

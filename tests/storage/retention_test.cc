@@ -1,18 +1,22 @@
 // PruneOnce against a real PostgreSQL: each limit alone and all together, per-mailbox limits
 // with a message in two mailboxes, batches smaller than the excess, stopping between
-// batches, the advisory lock that keeps a second pass out, and the statistics shortcut.
+// batches, the advisory lock that keeps a second pass out, the statistics shortcut, and the
+// address dictionary entries left without messages.
 
 #include "storage/retention.h"
 
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/ids.h"
+#include "storage/ingest_batch.h"
 #include "storage/schema.h"
 #include "tests/storage/migrated_database.h"
 #include "tests/support/status_matchers.h"
@@ -118,6 +122,28 @@ class RetentionTest : public MigratedDatabaseTest {
   int64_t Count(const std::string& table) {
     return std::stoll(Column(absl::StrCat("SELECT count(*) FROM ", table)).at(0));
   }
+
+  // Stores a message from `sender` received `minutes` after 2026-01-01 as capture does,
+  // with its address dictionary links, in `txn` (committed by the caller).
+  static void Capture(pqxx::transaction_base& txn, const std::string& sender, int minutes) {
+    NewMessage message{.id = NewId(),
+                       .received_at = absl::FromCivil(absl::CivilMinute(2026, 1, 1, 0, minutes),
+                                                      absl::UTCTimeZone()),
+                       .envelope_from = sender,
+                       .recipients = {{.address = "shared@example.com"}},
+                       .mailbox_ids = {std::string(kDefaultMailboxId)},
+                       .raw = "Subject: x\r\n\r\nbody\r\n"};
+    const NewMessage* pointer = &message;
+    BatchInserter().Insert(txn, absl::MakeConstSpan(&pointer, 1), {});
+  }
+  void Capture(const std::string& sender, int minutes) {
+    EXPECT_OK(pool_->Run([&](pqxx::connection& conn) {
+      pqxx::work txn(conn);
+      Capture(txn, sender, minutes);
+      txn.commit();
+    }));
+  }
+  std::vector<std::string> Addresses() { return Column("SELECT text FROM addresses ORDER BY text"); }
 
   PruneResult Prune(const RetentionLimits& limits, const PruneOptions& options = {}) {
     PruneResult result;
@@ -406,6 +432,59 @@ TEST_F(RetentionTest, StatisticsSettleLimitsFarAbove) {
   const PruneResult over = Prune({.max_messages = 30, .max_sessions = 1000});
   EXPECT_EQ(over.messages_total_limit, 10);
   EXPECT_THAT(Column("SELECT 1 FROM messages WHERE subject = 'm9'"), IsEmpty());
+}
+
+// Dictionary entries go with the last message that links them, whether retention deleted it
+// or DeleteMessages did (caught up with by the exact passes); linked entries stay.
+TEST_F(RetentionTest, AddressesGoWithTheirLastMessage) {
+  Capture("gone@old.example", 0);
+  Capture("kept@new.example", 1);
+  Capture("kept@new.example", 2);
+  Capture("deleted@api.example", 3);
+  EXPECT_THAT(Addresses(), ElementsAre("deleted@api.example", "gone@old.example",
+                                       "kept@new.example", "shared@example.com"));
+  PruneResult result = Prune({.max_messages = 3});
+  EXPECT_EQ(result.messages_total_limit, 1);
+  EXPECT_EQ(result.addresses, 1);
+  EXPECT_THAT(Addresses(),
+              ElementsAre("deleted@api.example", "kept@new.example", "shared@example.com"));
+
+  ASSERT_OK(pool_->Run([](pqxx::connection& conn) {
+    pqxx::work txn(conn);
+    txn.exec("DELETE FROM messages WHERE envelope_from = 'deleted@api.example'");
+    txn.commit();
+  }));
+  EXPECT_EQ(Prune({}).addresses, 0);  // nothing deleted, estimates trusted: not looked at
+  result = Prune({}, {.trust_estimates = false});
+  EXPECT_EQ(result.addresses, 1);
+  EXPECT_THAT(Addresses(), ElementsAre("kept@new.example", "shared@example.com"));
+}
+
+// An entry found unlinked is not deleted while a capture statement that links it again is
+// in flight: the delete waits for it, then sees the new link.
+TEST_F(RetentionTest, AnEntryLinkedAgainDuringThePassStays) {
+  Capture("again@example.com", 0);
+  ASSERT_OK(pool_->Run([](pqxx::connection& conn) {
+    pqxx::work txn(conn);
+    txn.exec("DELETE FROM messages");
+    txn.commit();
+  }));
+  pqxx::connection capture(db_->url());
+  pqxx::work in_flight(capture);
+  Capture(in_flight, "again@example.com", 1);  // the entry exists: only a link is added
+
+  PruneResult result;
+  absl::Status status;
+  std::thread pass([&] { status = PruneOnce(*pool_, {}, {.trust_estimates = false}, &result); });
+  absl::SleepFor(absl::Milliseconds(300));  // the pass finds the entry unlinked, then waits
+  in_flight.commit();
+  pass.join();
+  ASSERT_OK(status);
+  EXPECT_EQ(result.addresses, 0);
+  EXPECT_THAT(Addresses(), ElementsAre("again@example.com", "shared@example.com"));
+  EXPECT_THAT(Column("SELECT count(*) FROM message_addresses ma WHERE NOT EXISTS "
+                     "(SELECT 1 FROM addresses a WHERE a.id = ma.address_id)"),
+              ElementsAre("0"));
 }
 
 }  // namespace
