@@ -19,8 +19,9 @@ namespace {
 // completion and checks the foreign keys between them at the end of the statement). Text
 // parameters $1..$52 are arrays, one per column; the raw bodies follow as N binary bytea
 // parameters, which the messages CTE picks by ordinal (see BatchSql). The address lines of
-// the new messages are linked to the address dictionary, entries added when new (migration
-// 0007, which linked older messages with the same expressions).
+// the new messages are linked to the address dictionary (migration 0007), entries added
+// when new; the search data comes from the functions of migration 0008, which bulk loads
+// call too.
 constexpr char kBatchHead[] = R"sql(
 WITH new_messages AS (
 INSERT INTO messages (id, received_at, session_id, auth_user, envelope_from, size_bytes,
@@ -32,7 +33,7 @@ SELECT u.id, u.received_at, u.session_id, u.auth_user, u.envelope_from, u.size_b
   u.from_header, u.to_header, u.cc_header, u.subject, u.date_header, u.message_id_header,
   u.has_attachments, u.dsn_ret, u.dsn_envid, u.client_address, u.ehlo_name, u.tls_protocol,
   u.tls_cipher, u.tls_implicit, u.auth_mechanism, u.mail_parameters,
-  to_tsvector('simple'::regconfig, coalesce(u.subject, '') || ' ' || u.search_text), u.routing,
+  mailroom_search_vector(u.subject, u.search_text), u.routing,
   concat_ws(E'\n', u.envelope_from, u.from_header),
   concat_ws(E'\n', u.envelope_to, u.to_header, u.cc_header),
   CASE u.n)sql";
@@ -47,15 +48,8 @@ FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $
     tls_implicit, auth_mechanism, mail_parameters, search_text, routing, envelope_to, n)
   RETURNING id, received_at, sender_search, recipient_search),
 address_links AS (
-SELECT DISTINCT ON (md5(lower(piece)), x.role, x.message_id)
-  md5(lower(piece))::uuid AS address_id, x.role, x.received_at, x.message_id, piece
-FROM (SELECT id AS message_id, received_at, 's'::"char" AS role, sender_search AS lines
-      FROM new_messages
-      UNION ALL
-      SELECT id, received_at, 'r', recipient_search FROM new_messages) x,
-     string_to_table(translate(x.lines, E'\n', ','), ',') AS split,
-     btrim(split) AS piece
-WHERE piece <> ''),
+SELECT p.address_id, p.role, n.received_at, n.id AS message_id, p.piece
+FROM new_messages n, mailroom_address_pieces(n.sender_search, n.recipient_search) p),
 new_addresses AS (
 INSERT INTO addresses (id, text)
 SELECT DISTINCT ON (address_id) address_id, piece FROM address_links

@@ -601,15 +601,8 @@ UPDATE messages SET sender_search = concat_ws(E'\n', envelope_from, from_header)
     // Their links to the address dictionary, as the ingest statement makes them.
     txn.exec(R"sql(
 CREATE TEMPORARY TABLE address_links ON COMMIT DROP AS
-SELECT DISTINCT ON (md5(lower(piece)), x.role, x.message_id)
-  md5(lower(piece))::uuid AS address_id, x.role, x.received_at, x.message_id, piece
-FROM (SELECT id AS message_id, received_at, 's'::"char" AS role, sender_search AS lines
-      FROM messages
-      UNION ALL
-      SELECT id, received_at, 'r', recipient_search FROM messages) x,
-     string_to_table(translate(x.lines, E'\n', ','), ',') AS split,
-     btrim(split) AS piece
-WHERE piece <> '';
+SELECT p.address_id, p.role, m.received_at, m.id AS message_id, p.piece
+FROM messages m, mailroom_address_pieces(m.sender_search, m.recipient_search) p;
 INSERT INTO addresses (id, text)
 SELECT DISTINCT ON (address_id) address_id, piece FROM address_links;
 INSERT INTO message_addresses (address_id, role, received_at, message_id)
