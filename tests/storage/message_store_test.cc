@@ -85,6 +85,28 @@ class MessageStoreTest : public MigratedDatabaseTest {
     for (const MessageSummaryRow& m : page->messages) subjects.push_back(m.subject);
     return subjects;
   }
+
+  // The same, read in pages of `page_size` (at most ten messages).
+  std::vector<std::string> PagedSubjects(absl::string_view query, absl::string_view mailbox,
+                                         int page_size) {
+    absl::StatusOr<MessageFilter> filter = ParseQuery(query);
+    EXPECT_OK(filter.status());
+    if (!filter.ok()) return {};
+    std::vector<std::string> subjects;
+    std::string token;
+    do {
+      absl::StatusOr<MessagePage> page =
+          ListMessages(*pool_, {.mailbox = std::string(mailbox),
+                                .filter = *filter,
+                                .page_size = page_size,
+                                .page_token = token});
+      EXPECT_OK(page.status());
+      if (!page.ok()) break;
+      for (const MessageSummaryRow& m : page->messages) subjects.push_back(m.subject);
+      token = page->next_page_token;
+    } while (!token.empty() && subjects.size() < 10);
+    return subjects;
+  }
 };
 
 // `size` bytes of raw message. NewMessage::raw does not own its bytes: these live forever.
@@ -417,21 +439,10 @@ TEST_F(MessageStoreTest, RareTermsBeyondTheBoundedWalkAreFoundAndPaged) {
                                              absl::StrCat("needle hay ", count - 2), "needle hay 2",
                                              "needle hay 1", "needle hay 0"};
   for (const char* query : {"needle", "from:needle@rare", "to:pin@rare"}) {
-    absl::StatusOr<MessageFilter> filter = ParseQuery(query);
-    ASSERT_OK(filter.status());
     for (const std::string mailbox : {"", "qa"}) {
       SCOPED_TRACE(absl::StrCat(query, " in `", mailbox, "`"));
       EXPECT_THAT(Subjects(query, mailbox), ElementsAreArray(expected));
-      std::vector<std::string> paged;
-      std::string token;
-      do {
-        absl::StatusOr<MessagePage> page = ListMessages(
-            *pool_, {.mailbox = mailbox, .filter = *filter, .page_size = 2, .page_token = token});
-        ASSERT_OK(page.status());
-        for (const MessageSummaryRow& m : page->messages) paged.push_back(m.subject);
-        token = page->next_page_token;
-      } while (!token.empty() && paged.size() < 10);
-      EXPECT_THAT(paged, ElementsAreArray(expected));
+      EXPECT_THAT(PagedSubjects(query, mailbox, 2), ElementsAreArray(expected));
     }
   }
   // Frequent terms fill their page from the walk alone, newest first.
@@ -482,21 +493,10 @@ TEST_F(MessageStoreTest, SparseTermsAreFoundInTheirWindowAndBeyondIt) {
         subject(newest - window - 1000, "needle pin ")}},
       {"pin", {subject(newest - 10, "needle pin "), subject(newest - window - 1000, "needle pin ")}}};
   for (const auto& [query, expected] : cases) {
-    absl::StatusOr<MessageFilter> filter = ParseQuery(query);
-    ASSERT_OK(filter.status());
     for (const std::string mailbox : {"", "qa"}) {
       SCOPED_TRACE(absl::StrCat(query, " in `", mailbox, "`"));
       EXPECT_THAT(Subjects(query, mailbox), ElementsAreArray(expected));
-      std::vector<std::string> paged;
-      std::string token;
-      do {
-        absl::StatusOr<MessagePage> page = ListMessages(
-            *pool_, {.mailbox = mailbox, .filter = *filter, .page_size = 1, .page_token = token});
-        ASSERT_OK(page.status());
-        for (const MessageSummaryRow& m : page->messages) paged.push_back(m.subject);
-        token = page->next_page_token;
-      } while (!token.empty() && paged.size() < 10);
-      EXPECT_THAT(paged, ElementsAreArray(expected));
+      EXPECT_THAT(PagedSubjects(query, mailbox, 1), ElementsAreArray(expected));
     }
   }
 }
