@@ -84,7 +84,20 @@ WITH picked AS (
 gone AS (DELETE FROM messages m USING picked p WHERE m.id = p.id RETURNING 1)
 SELECT count(*) FROM gone)sql"};
 
-// --- Step 4: sessions (smtp_sessions_started_idx, from the old end). Messages keep their
+// --- Step 4: address dictionary entries (migration 0007) that no message links any more.
+// Candidates are found without a lock, then deleted under one (see PruneAddresses).
+constexpr Statement kUnlinkedAddresses = {"retention_unlinked_addresses", R"sql(
+SELECT a.id::text FROM addresses a
+WHERE NOT EXISTS (SELECT 1 FROM message_addresses ma WHERE ma.address_id = a.id)
+LIMIT $1)sql"};
+constexpr Statement kDeleteUnlinkedAddresses = {"retention_delete_unlinked_addresses", R"sql(
+WITH gone AS (
+  DELETE FROM addresses a WHERE a.id = ANY($1::uuid[])
+    AND NOT EXISTS (SELECT 1 FROM message_addresses ma WHERE ma.address_id = a.id)
+  RETURNING 1)
+SELECT count(*) FROM gone)sql"};
+
+// --- Step 5: sessions (smtp_sessions_started_idx, from the old end). Messages keep their
 // session_id: it has no foreign key, and the session facts are copied onto each message.
 constexpr Statement kSessionsBoundary = {"retention_sessions_boundary", R"sql(
 SELECT b.started_at::text, b.id::text FROM (
@@ -106,19 +119,6 @@ gone AS (DELETE FROM smtp_sessions s USING picked p WHERE s.id = p.id RETURNING 
 SELECT count(*) FROM gone)sql"};
 
 // The age cut-off, fixed once per step so that the step ends however fast rows age.
-// Address dictionary entries (migration 0007) that no message links any more: candidates
-// are found without a lock, then deleted under one (see PruneAddresses).
-constexpr Statement kUnlinkedAddresses = {"retention_unlinked_addresses", R"sql(
-SELECT a.id::text FROM addresses a
-WHERE NOT EXISTS (SELECT 1 FROM message_addresses ma WHERE ma.address_id = a.id)
-LIMIT $1)sql"};
-constexpr Statement kDeleteUnlinkedAddresses = {"retention_delete_unlinked_addresses", R"sql(
-WITH gone AS (
-  DELETE FROM addresses a WHERE a.id = ANY($1::uuid[])
-    AND NOT EXISTS (SELECT 1 FROM message_addresses ma WHERE ma.address_id = a.id)
-  RETURNING 1)
-SELECT count(*) FROM gone)sql"};
-
 constexpr Statement kCutoff = {"retention_cutoff",
                                "SELECT (now() - $1::int8 * interval '1 microsecond')::text"};
 
