@@ -275,6 +275,33 @@ TEST_F(MessageStoreTest, SummaryCarriesEveryField) {
   EXPECT_TRUE(page->next_page_token.empty());
 }
 
+// The raw bytes come back exactly, NUL, backslashes, control and 8-bit bytes included,
+// from both readers, for mostly 7-bit and mostly 8-bit messages.
+TEST_F(MessageStoreTest, RawBytesComeBackExactly) {
+  std::string all_bytes;
+  for (int b = 0; b < 256; ++b) all_bytes.push_back(static_cast<char>(b));
+  const std::vector<std::string> raws = {
+      "Subject: plain\r\n\r\nback\\slash \\x41 and \\\\ two\r\n",
+      absl::StrCat("Subject: mixed\r\n\r\n", std::string(2000, 'a'), all_bytes, "\r\n"),
+      absl::StrCat("\\x", std::string(300, '\xd0'), all_bytes, std::string(300, '\x80'))};
+  std::vector<std::string> ids;
+  std::vector<NewMessage> messages;
+  for (const std::string& raw : raws) {
+    ids.push_back(NewId());
+    messages.push_back({.id = ids.back(), .received_at = kBase, .raw = raw});
+  }
+  Store(std::move(messages));
+  for (size_t i = 0; i < raws.size(); ++i) {
+    SCOPED_TRACE(i);
+    absl::StatusOr<MessageRecord> record = GetMessageRecord(*pool_, ids[i], /*with_raw=*/true);
+    ASSERT_OK(record.status());
+    EXPECT_EQ(record->raw, raws[i]);
+    absl::StatusOr<std::string> raw = ReadRaw(*pool_, ids[i]);
+    ASSERT_OK(raw.status());
+    EXPECT_EQ(*raw, raws[i]);
+  }
+}
+
 // GetMessageRecord reads everything in one statement: the lists come back as arrays in their
 // order, with values that need quoting in an array literal, and the raw bytes when asked.
 TEST_F(MessageStoreTest, GetMessageRecordReadsEveryListInOrder) {
