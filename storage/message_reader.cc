@@ -30,7 +30,13 @@ namespace {
 // and mailboxes in routing order (position, then name). Every text element is sent with a
 // leading space, which makes PostgreSQL quote it: libpqxx 6.4's array parser splits an
 // unquoted element at ';' (its other separator), and "rfc822;bob@example.com" is an ORCPT
-// value. {raw} is ", m.raw" or nothing.
+// value. {raw} is kRawColumns or nothing.
+// The raw bytes as text when they are plain ASCII (migration 0009: no hex to format, send
+// and decode, half the bytes), else as bytea; one of the two is NULL.
+constexpr char kRawColumns[] =
+    ", CASE WHEN m.raw_ascii THEN convert_from(m.raw, 'UTF8') END,"
+    " CASE WHEN NOT m.raw_ascii THEN m.raw END";
+
 constexpr char kSelectMessageSql[] = R"sql(
 SELECT m.id::text, (extract(epoch FROM m.received_at) * 1000000)::bigint,
   coalesce(m.session_id::text, ''), coalesce(m.auth_user, ''), m.envelope_from,
@@ -63,7 +69,7 @@ const Statement& SelectMessage(bool with_raw) {
   static const std::string* const kWithout =
       new std::string(absl::StrReplaceAll(kSelectMessageSql, {{"{raw}", ""}}));
   static const std::string* const kWith =
-      new std::string(absl::StrReplaceAll(kSelectMessageSql, {{"{raw}", ", m.raw"}}));
+      new std::string(absl::StrReplaceAll(kSelectMessageSql, {{"{raw}", kRawColumns}}));
   static const Statement kSelect{"message_reader_select", kWithout->c_str()};
   static const Statement kSelectWithRaw{"message_reader_select_raw", kWith->c_str()};
   return with_raw ? kSelectWithRaw : kSelect;
@@ -76,7 +82,18 @@ constexpr Statement kSelectRawChunk{
     "message_reader_raw_chunk",
     "SELECT substring(raw FROM $2::int FOR $3::int) FROM messages WHERE id = $1"};
 
-constexpr Statement kSelectRaw{"message_reader_raw", "SELECT raw FROM messages WHERE id = $1"};
+const Statement& SelectRaw() {
+  static const std::string* const kSql =
+      new std::string(absl::StrCat("SELECT true", kRawColumns, " FROM messages m WHERE m.id = $1"));
+  static const Statement kSelectRaw{"message_reader_raw", kSql->c_str()};
+  return kSelectRaw;
+}
+
+// The raw bytes from the two kRawColumns fields starting at `text`.
+std::string RawFrom(const pqxx::row& row, pqxx::row::size_type text) {
+  if (!row[text].is_null()) return std::string(row[text].c_str(), row[text].size());
+  return pqxx::binarystring(row[text + 1]).str();
+}
 
 constexpr Statement kDeleteMessage{"message_reader_delete", "DELETE FROM messages WHERE id = $1"};
 
@@ -153,7 +170,7 @@ std::optional<MessageRecord> LoadRecord(pqxx::transaction_base& txn, const std::
     }
   }
   s.mailboxes = TextArray(row[27]);
-  if (with_raw) record.raw = pqxx::binarystring(row[28]).str();
+  if (with_raw) record.raw = RawFrom(row, 28);
   return record;
 }
 
@@ -197,9 +214,9 @@ absl::StatusOr<std::string> ReadRaw(ConnectionPool& pool, absl::string_view id) 
   absl::StatusOr<std::optional<std::string>> raw =
       pool.Run([&](pqxx::connection& conn) -> std::optional<std::string> {
         pqxx::read_transaction txn(conn);
-        pqxx::result rows = ExecPrepared(txn, kSelectRaw, key);
+        pqxx::result rows = ExecPrepared(txn, SelectRaw(), key);
         if (rows.empty()) return std::nullopt;
-        return pqxx::binarystring(rows[0][0]).str();
+        return RawFrom(rows[0], 1);
       });
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return NoMessage(id);
