@@ -43,7 +43,8 @@ class Metrics {
   // Finished SMTP sessions by how they ended ("quit", "client_dropped", "timeout", …).
   prometheus::Counter& SmtpSessions(absl::string_view outcome);
 
-  // Rows deleted by the retention job, by `kind`: "message" or "session".
+  // Rows deleted by the retention job, by `kind`: "message", "session" or "address" (address
+  // dictionary entries left without messages).
   prometheus::Counter& RetentionPruned(absl::string_view kind);
 
  private:

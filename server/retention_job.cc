@@ -18,7 +18,8 @@ RetentionJob::RetentionJob(storage::ConnectionPool* pool, const config::Retentio
               .batch_size = config.batch_size},
       logger_(logger),
       pruned_messages_(metrics->RetentionPruned("message")),
-      pruned_sessions_(metrics->RetentionPruned("session")) {
+      pruned_sessions_(metrics->RetentionPruned("session")),
+      pruned_addresses_(metrics->RetentionPruned("address")) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -59,6 +60,7 @@ bool RetentionJob::RunPass(bool trust_estimates) {
   // Counted whatever happened after: committed batches stay deleted.
   pruned_messages_.Increment(static_cast<double>(result.messages()));
   pruned_sessions_.Increment(static_cast<double>(result.sessions()));
+  pruned_addresses_.Increment(static_cast<double>(result.addresses));
   if (result.messages() > 0 || result.sessions() > 0 || result.mailbox_links > 0 ||
       result.addresses > 0) {
     logger_->Info("retention pruned",

@@ -59,6 +59,7 @@ class RetentionJob {
   Logger* const logger_;
   prometheus::Counter& pruned_messages_;
   prometheus::Counter& pruned_sessions_;
+  prometheus::Counter& pruned_addresses_;  // address dictionary entries
 
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;

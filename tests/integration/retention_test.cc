@@ -23,13 +23,15 @@ using ::testing::HasSubstr;
 class RetentionE2eTest : public ScratchMailroomFixture {
  protected:
   // Sends one message with `subject` through smtplib and returns once it was accepted (250).
+  // Its envelope sender, <subject>@example.com, is its own address dictionary entry.
   void Send(const std::string& subject) {
     const std::string path =
         WriteTestFile(absl::StrCat("retention-", subject, ".eml"),
                       absl::StrCat("From: a@example.com\r\nTo: b@example.com\r\nSubject: ", subject,
                                    "\r\n\r\nbody\r\n"));
     absl::StatusOr<ClientResult> result = RunPythonClient(
-        "smtplib_client.py", {"--port", absl::StrCat(smtp_port_), "--sender", "a@example.com",
+        "smtplib_client.py", {"--port", absl::StrCat(smtp_port_), "--sender",
+                              absl::StrCat(subject, "@example.com"),
                               "--rcpt", "b@example.com", "--message", path});
     ASSERT_TRUE(result.ok()) << result.status();
     ASSERT_EQ(result->first, 0) << result->second;
@@ -62,9 +64,11 @@ TEST_F(RetentionE2eTest, TheOldestMessagesAndSessionsGo) {
        "retention.interval=100ms", "--set", "retention.batch_size=2"}));
   for (int i = 1; i <= 6; ++i) ASSERT_NO_FATAL_FAILURE(Send(absl::StrCat("message-", i)));
 
-  // Six messages in six sessions: three messages and four sessions must go.
+  // Six messages in six sessions: three messages and four sessions must go, and with the
+  // messages the dictionary entries of their senders.
   ASSERT_TRUE(WaitForMetrics({"mailroom_retention_pruned_total{kind=\"message\"} 3\n",
-                              "mailroom_retention_pruned_total{kind=\"session\"} 4\n"}))
+                              "mailroom_retention_pruned_total{kind=\"session\"} 4\n",
+                              "mailroom_retention_pruned_total{kind=\"address\"} 3\n"}))
       << Metrics() << mailroom_->Output();
 
   absl::StatusOr<std::vector<StoredMessage>> messages = store().Messages();
