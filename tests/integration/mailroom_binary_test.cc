@@ -1,6 +1,10 @@
 // End-to-end tests of the real mailroom binary: health follows PostgreSQL, start-up waits
-// for the database, reflection shows the API, metrics are served, SIGTERM stops cleanly.
+// for the database, reflection shows the API, metrics are served, SIGTERM stops cleanly;
+// and the fixture starts it again on fresh ports when one was taken.
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -11,6 +15,26 @@ namespace mailroom::testing {
 namespace {
 
 using ::testing::HasSubstr;
+
+// A port of the generated config taken before the binary binds it (as another test's
+// outgoing connection can take it): the binary refuses to start, and the fixture starts it
+// again on fresh ports.
+TEST_F(MailroomFixture, StartsAgainOnFreshPortsWhenAPortWasTaken) {
+  const int taken = metrics_port_;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(taken));
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+
+  StartMailroomAndWaitUntilReady();
+  close(fd);
+  EXPECT_NE(metrics_port_, taken);
+  EXPECT_EQ(CheckHealth(), Health::kServing);
+}
 
 TEST_F(MailroomFixture, HealthFollowsTheDatabase) {
   StartMailroom();

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/files.h"
@@ -74,8 +75,36 @@ void MailroomTestBase::StartMailroom(const std::vector<std::string>& extra_args)
 }
 
 void MailroomTestBase::StartMailroomAndWaitUntilReady(const std::vector<std::string>& extra_args) {
-  ASSERT_NO_FATAL_FAILURE(StartMailroom(extra_args));
-  ASSERT_TRUE(mailroom_->WaitForOutput("mailroom ready", absl::Seconds(60))) << mailroom_->Output();
+  // A port found free can be taken before the binary binds it (another test's outgoing
+  // connection may get it as its local port). The binary then exits at once saying it
+  // cannot listen, and it is started again on fresh ports.
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    ASSERT_NO_FATAL_FAILURE(StartMailroom(extra_args));
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < deadline && !mailroom_->Wait(absl::ZeroDuration()).has_value() &&
+           mailroom_->Output().find("mailroom ready") == std::string::npos) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    const std::string output = mailroom_->Output();
+    if (output.find("mailroom ready") != std::string::npos) return;
+    if (attempt == kAttempts || output.find("cannot listen") == std::string::npos) {
+      FAIL() << "mailroom did not become ready:\n" << output;
+    }
+    ASSERT_NO_FATAL_FAILURE(ChooseNewPorts());
+  }
+}
+
+void MailroomTestBase::ChooseNewPorts() {
+  std::string config = ReadFile(config_path_);
+  for (int* port : {&grpc_port_, &metrics_port_, &smtp_port_, &smtps_port_, &plain_auth_port_}) {
+    const int fresh = FreePort();
+    config = absl::StrReplaceAll(
+        config, {{absl::StrCat("127.0.0.1:", *port, "\n"), absl::StrCat("127.0.0.1:", fresh, "\n")},
+                 {absl::StrCat("port: ", *port, "\n"), absl::StrCat("port: ", fresh, "\n")}});
+    *port = fresh;
+  }
+  std::ofstream(config_path_, std::ios::trunc) << config;
 }
 
 std::string MailroomTestBase::grpc_address() const {

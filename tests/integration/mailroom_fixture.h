@@ -51,8 +51,9 @@ class MailroomTestBase : public ::testing::Test {
 
   // Starts the binary with `extra_args` after `--config <generated file>`.
   void StartMailroom(const std::vector<std::string>& extra_args = {});
-  // Starts the binary and waits until it logs "mailroom ready" (migrated, SMTP listening).
-  // Fails the test (fatally) when it does not within a generous deadline.
+  // Starts the binary and waits until it logs "mailroom ready" (migrated, SMTP listening);
+  // when it exits because a port was taken meanwhile, starts it again on fresh ports (a
+  // few times). Fails the test (fatally) when it is not ready within a generous deadline.
   void StartMailroomAndWaitUntilReady(const std::vector<std::string>& extra_args = {});
 
   Health CheckHealth();
@@ -79,6 +80,10 @@ class MailroomTestBase : public ::testing::Test {
   int smtps_port_ = 0;       // listener "smtps": implicit TLS
   int plain_auth_port_ = 0;  // listener "plainauth": STARTTLS offered, AUTH allowed before TLS
   std::string config_path_;
+
+ private:
+  // Replaces the five ports with fresh ones, in the members and in the config file.
+  void ChooseNewPorts();
 };
 
 class MailroomFixture : public MailroomTestBase {
