@@ -269,8 +269,7 @@ SqlStatement LinksFirstStatement(const std::optional<std::string>& mailbox_id, c
 
 SqlStatement ListStatement(const std::optional<std::string>& mailbox_id,
                            const MessageFilter& filter, const std::optional<PageCursor>& cursor,
-                           int limit, ListPlan plan,
-                           const std::optional<std::string>& not_before) {
+                           int limit, ListPlan plan, const std::optional<std::string>& not_before) {
   if (plan == ListPlan::kMatchesFirst && IsOneAddressTerm(filter)) {
     return LinksFirstStatement(mailbox_id, filter.terms[0], cursor, limit);
   }

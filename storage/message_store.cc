@@ -68,8 +68,8 @@ absl::StatusOr<MessagePage> ListMessages(ConnectionPool& pool, const ListQuery& 
     // One row more than asked says whether there is a next page.
     const auto page_rows = [&](ListPlan plan,
                                const std::optional<std::string>& not_before = std::nullopt) {
-      return Exec(txn, ListStatement(mailbox_id, query.filter, cursor, page_size + 1, plan,
-                                     not_before));
+      return Exec(txn,
+                  ListStatement(mailbox_id, query.filter, cursor, page_size + 1, plan, not_before));
     };
     const auto full = [&](const pqxx::result& rows) {
       return static_cast<int>(rows.size()) > page_size;

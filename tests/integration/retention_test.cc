@@ -29,10 +29,10 @@ class RetentionE2eTest : public ScratchMailroomFixture {
         WriteTestFile(absl::StrCat("retention-", subject, ".eml"),
                       absl::StrCat("From: a@example.com\r\nTo: b@example.com\r\nSubject: ", subject,
                                    "\r\n\r\nbody\r\n"));
-    absl::StatusOr<ClientResult> result = RunPythonClient(
-        "smtplib_client.py", {"--port", absl::StrCat(smtp_port_), "--sender",
-                              absl::StrCat(subject, "@example.com"),
-                              "--rcpt", "b@example.com", "--message", path});
+    absl::StatusOr<ClientResult> result =
+        RunPythonClient("smtplib_client.py", {"--port", absl::StrCat(smtp_port_), "--sender",
+                                              absl::StrCat(subject, "@example.com"), "--rcpt",
+                                              "b@example.com", "--message", path});
     ASSERT_TRUE(result.ok()) << result.status();
     ASSERT_EQ(result->first, 0) << result->second;
   }

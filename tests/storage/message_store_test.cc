@@ -95,11 +95,10 @@ class MessageStoreTest : public MigratedDatabaseTest {
     std::vector<std::string> subjects;
     std::string token;
     do {
-      absl::StatusOr<MessagePage> page =
-          ListMessages(*pool_, {.mailbox = std::string(mailbox),
-                                .filter = *filter,
-                                .page_size = page_size,
-                                .page_token = token});
+      absl::StatusOr<MessagePage> page = ListMessages(*pool_, {.mailbox = std::string(mailbox),
+                                                               .filter = *filter,
+                                                               .page_size = page_size,
+                                                               .page_token = token});
       EXPECT_OK(page.status());
       if (!page.ok()) break;
       for (const MessageSummaryRow& m : page->messages) subjects.push_back(m.subject);
@@ -526,7 +525,8 @@ TEST_F(MessageStoreTest, SparseTermsAreFoundInTheirWindowAndBeyondIt) {
       {"needle",
        {subject(newest - 10, "needle pin "), subject(newest - kRecentWalkRows - 100, "needle "),
         subject(newest - window - 1000, "needle pin ")}},
-      {"pin", {subject(newest - 10, "needle pin "), subject(newest - window - 1000, "needle pin ")}}};
+      {"pin",
+       {subject(newest - 10, "needle pin "), subject(newest - window - 1000, "needle pin ")}}};
   for (const auto& [query, expected] : cases) {
     for (const std::string mailbox : {"", "qa"}) {
       SCOPED_TRACE(absl::StrCat(query, " in `", mailbox, "`"));
@@ -685,8 +685,8 @@ SELECT CASE WHEN random() < 0.5 THEN '00000000-0000-7000-8000-000000000001'::uui
     // Narrowed to a window (the newest ~20,800 rows): for a term in 2,000 rows, the search
     // index and the time index together, so that only the window's ~400 matches are read.
     const std::string windowed =
-        Plan(*pool_, ListStatement(mailbox, filter("w7"), std::nullopt, 51,
-                                   ListPlan::kMatchesFirst, "2024-01-01 22:00:00+00"));
+        Plan(*pool_, ListStatement(mailbox, filter("w7"), std::nullopt, 51, ListPlan::kMatchesFirst,
+                                   "2024-01-01 22:00:00+00"));
     EXPECT_THAT(windowed, HasSubstr("BitmapAnd"));
     EXPECT_THAT(windowed, HasSubstr("messages_search_idx"));
     EXPECT_THAT(windowed, HasSubstr("messages_received_idx"));

@@ -143,7 +143,9 @@ class RetentionTest : public MigratedDatabaseTest {
       txn.commit();
     }));
   }
-  std::vector<std::string> Addresses() { return Column("SELECT text FROM addresses ORDER BY text"); }
+  std::vector<std::string> Addresses() {
+    return Column("SELECT text FROM addresses ORDER BY text");
+  }
 
   PruneResult Prune(const RetentionLimits& limits, const PruneOptions& options = {}) {
     PruneResult result;
