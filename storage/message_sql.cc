@@ -114,6 +114,13 @@ std::string KeysetCondition(const char* keyset_sql, const PageCursor& cursor, Sq
   return absl::StrReplaceAll(keyset_sql, {{"{t}", t}, {"{id}", params.Add(cursor.id)}});
 }
 
+// The keyset condition of a page after `cursor` ("" without one), on mm in a mailbox.
+std::string PageKeyset(bool in_mailbox, const std::optional<PageCursor>& cursor,
+                       SqlParams& params) {
+  if (!cursor.has_value()) return "";
+  return KeysetCondition(in_mailbox ? kMailboxKeyset : kAllKeyset, *cursor, params);
+}
+
 // The dictionary role of from: ('s') and to: ('r'); migration 0007.
 const char* AddressRole(TermKind kind) { return kind == TermKind::kFrom ? "s" : "r"; }
 
@@ -279,10 +286,7 @@ SqlStatement ListStatement(const std::optional<std::string>& mailbox_id,
   const std::string condition = FilterCondition(
       filter, params,
       plan == ListPlan::kMatchesFirst ? AddressLookup::kDictionary : AddressLookup::kRowColumns);
-  const std::string keyset =
-      cursor.has_value()
-          ? KeysetCondition(in_mailbox ? kMailboxKeyset : kAllKeyset, *cursor, params)
-          : "";
+  const std::string keyset = PageKeyset(in_mailbox, cursor, params);
   const std::string limit_param = params.Add(absl::StrCat(limit)) + "::int8";
   const std::string from =
       absl::StrReplaceAll(in_mailbox ? kListMailboxFrom : kListAllFrom, {{"{mb}", mb}});
@@ -328,10 +332,7 @@ SqlStatement WindowBoundaryStatement(const std::optional<std::string>& mailbox_i
   SqlParams params;
   const bool in_mailbox = mailbox_id.has_value();
   const std::string mb = in_mailbox ? params.Add(*mailbox_id) : "";
-  const std::string keyset =
-      cursor.has_value()
-          ? KeysetCondition(in_mailbox ? kMailboxKeyset : kAllKeyset, *cursor, params)
-          : "";
+  const std::string keyset = PageKeyset(in_mailbox, cursor, params);
   std::string sql = absl::StrReplaceAll(in_mailbox ? kMailboxBoundary : kAllBoundary,
                                         {{"{mb}", mb},
                                          {"{keyset}", keyset},
