@@ -41,7 +41,8 @@ absl::StatusOr<std::unique_ptr<IngestWriter>> IngestWriter::Start(IngestOptions 
   }
   if (options.writers < 1 || options.max_batch_messages < 1 || options.max_batch_bytes < 1 ||
       options.max_batch_sessions < 1 || options.max_queued_messages < 1 ||
-      options.max_queued_bytes < 1 || options.max_queued_sessions < 1) {
+      options.max_queued_bytes < 1 || options.max_queued_sessions < 1 ||
+      options.parallel_backlog_messages < 1 || options.parallel_backlog_bytes < 1) {
     return absl::InvalidArgumentError("ingest writers and limits must be at least 1");
   }
   std::string conninfo =
@@ -121,8 +122,10 @@ IngestStats IngestWriter::Stats() const {
   return stats;
 }
 
-bool IngestWriter::HasWorkOrStopping() const {
-  return stopping_ || !messages_.empty() || !sessions_.empty();
+bool IngestWriter::MayStartBatch() const {
+  if (stopping_ || writing_ == 0) return stopping_ || !messages_.empty() || !sessions_.empty();
+  return static_cast<int>(messages_.size()) >= options_.parallel_backlog_messages ||
+         queued_bytes_ >= options_.parallel_backlog_bytes;
 }
 
 void IngestWriter::TakeBatch(Batch& batch) {
@@ -149,12 +152,17 @@ void IngestWriter::WriterLoop() {
     Batch batch;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(this, &IngestWriter::HasWorkOrStopping));
+      mu_.Await(absl::Condition(this, &IngestWriter::MayStartBatch));
       // Stopping with empty queues: everything is written. Stopping with work: drain it.
       if (messages_.empty() && sessions_.empty()) return;
       TakeBatch(batch);
+      ++writing_;
     }
     const absl::Status status = WriteBatch(state, batch);
+    {
+      absl::MutexLock lock(&mu_);
+      --writing_;
+    }
     if (IsRowError(status) && batch.messages.size() + batch.sessions.size() > 1) {
       WriteEachAlone(state, batch);
       continue;
@@ -243,6 +251,10 @@ absl::Status IngestWriter::TryWrite(WriterState& state, const Batch& batch, bool
   if (!reused) {
     try {
       state.conn = std::make_unique<pqxx::connection>(conninfo_);
+      // The batch statement's plan does not depend on its parameter values (arrays it
+      // unnests), yet PostgreSQL would plan it anew for every batch, judging custom plans
+      // cheaper: that planning was ~15% of the server's CPU per message.
+      state.conn->set_variable("plan_cache_mode", "force_generic_plan");
     } catch (...) {
       const absl::Status status = CurrentExceptionToStatus(secrets_);
       return absl::Status(status.code(),

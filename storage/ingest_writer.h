@@ -8,10 +8,14 @@
 //                                              limit) ─► BEGIN; inserts; COMMIT ─► every Done
 //
 // While one writer waits for its COMMIT to be flushed, the messages arriving meanwhile pile
-// up in the queue and the next free writer takes them all as one batch, so the number of
-// WAL flushes follows the disk, not the message rate (storage/ingest_batch.h has the
-// statements). Finished sessions ride in the same transactions; they have no Done but are
-// written as soon as a writer is free.
+// up in the queue and the writer takes them all as its next batch, so the number of WAL
+// flushes follows the disk, not the message rate (storage/ingest_batch.h has the
+// statements). A second writer starts a batch while another is writing only when the
+// backlog is worth a transaction of its own (options.parallel_backlog_*): splitting small
+// messages into more, smaller transactions costs PostgreSQL more CPU per message (each
+// statement and commit has a fixed cost), while large bodies need more than one server
+// process to keep up. Finished sessions ride in the same transactions; they have no Done
+// but are written as soon as a writer may start.
 //
 // Failure rules:
 //  - A batch is one transaction: if anything in it fails, none of its rows remain. When the
@@ -76,9 +80,12 @@ struct IngestOptions {
   std::string url{};
   // libpq connect_timeout for each (re)connection; at least 1 s.
   absl::Duration connect_timeout = absl::Seconds(5);
-  // Writer threads, each with its own connection. Two keep one COMMIT in flight while the
-  // next batch is built and sent; more rarely help on two cores.
+  // Writer threads, each with its own connection. A writer starts a batch when no other is
+  // writing, or when at least this much waits (the first limit reached): then two COMMITs
+  // are in flight, which large bodies need and small ones do not (see above).
   int writers = 2;
+  int parallel_backlog_messages = 64;
+  int64_t parallel_backlog_bytes = 1 << 20;
   // Most messages / raw bytes per transaction. A single larger message goes alone.
   int max_batch_messages = 64;
   int64_t max_batch_bytes = 16 << 20;
@@ -175,7 +182,8 @@ class IngestWriter {
   void PauseAfterFailure();
 
   void WriterLoop();
-  bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether a free writer should start a batch now (see the header comment), or return.
+  bool MayStartBatch() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves up to a batch's worth from the queues into `batch`.
   void TakeBatch(Batch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes `batch` in one transaction on the writer's connection; returns its status.
@@ -194,6 +202,7 @@ class IngestWriter {
   std::deque<QueuedMessage> messages_ ABSL_GUARDED_BY(mu_);
   std::deque<NewSession> sessions_ ABSL_GUARDED_BY(mu_);
   int64_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int writing_ ABSL_GUARDED_BY(mu_) = 0;  // writers inside WriteBatch
   IngestStats stats_ ABSL_GUARDED_BY(mu_);
 
   std::vector<std::thread> threads_;

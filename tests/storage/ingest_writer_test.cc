@@ -1,6 +1,7 @@
 // IngestWriter against a real PostgreSQL: every column stored, raw bytes exact, concurrent
 // submitters, a failing row failing its whole batch, database down and back, the bounded
-// queue, Stop draining, and session transcripts with hostile text.
+// queue, Stop draining, when a second writer starts, and session transcripts with hostile
+// text.
 //
 // Batches are made deterministic with a table lock held on a separate connection: the
 // writer blocks on its first message while the next ones queue behind it.
@@ -119,6 +120,16 @@ void WaitUntilTaken(IngestWriter& writer) {
   while (writer.Stats().queued_messages > 0 || writer.Stats().queued_sessions > 0) {
     absl::SleepFor(absl::Milliseconds(1));
   }
+}
+
+// Like WaitUntilTaken, but gives up after `timeout`; returns whether everything was taken.
+bool TakenWithin(IngestWriter& writer, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (writer.Stats().queued_messages > 0 || writer.Stats().queued_sessions > 0) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
 }
 
 class IngestWriterTest : public ::testing::Test {
@@ -451,6 +462,45 @@ TEST_F(IngestWriterTest, StopDrainsTheQueueThenRefuses) {
   session.outcome = std::string(kOutcomeQuit);
   EXPECT_EQ(writer->Submit(session).code(), StatusCode::kUnavailable);
   writer->Stop();  // again: a no-op
+}
+
+TEST_F(IngestWriterTest, ASecondWriterStartsOnlyForABacklogWorthATransaction) {
+  std::unique_ptr<IngestWriter> writer =
+      StartWriter({.writers = 2, .parallel_backlog_messages = 3, .parallel_backlog_bytes = 1000});
+  ASSERT_NE(writer, nullptr);
+  Outcomes small(4);
+  {
+    TableLock lock(db_->url(), "messages");
+    writer->Submit(MakeMessage("held by the first writer"), small.For(0));
+    WaitUntilTaken(*writer);
+    // Two small messages are less than a transaction's worth: they wait for the first
+    // writer's batch to end instead of starting a second transaction beside it.
+    writer->Submit(MakeMessage("small 1"), small.For(1));
+    writer->Submit(MakeMessage("small 2"), small.For(2));
+    absl::SleepFor(absl::Milliseconds(200));
+    EXPECT_EQ(writer->Stats().queued_messages, 2);
+    // A third makes the backlog worth it: the second writer takes all three. (Bounded: if
+    // the second writer already holds messages 1 and 2, nobody is free to take it.)
+    writer->Submit(MakeMessage("small 3"), small.For(3));
+    EXPECT_TRUE(TakenWithin(*writer, absl::Seconds(10)));
+    EXPECT_EQ(writer->Stats().batches_committed, 0);  // both still wait for the lock
+  }
+  small.WaitAll();
+  for (int i = 0; i <= 3; ++i) EXPECT_OK(small.status(i)) << i;
+  EXPECT_EQ(writer->Stats().batches_committed, 2);
+  Outcomes large(2);
+  {
+    // The backlog counts bytes too: one large message is enough.
+    TableLock lock(db_->url(), "messages");
+    writer->Submit(MakeMessage("held by the first writer"), large.For(0));
+    WaitUntilTaken(*writer);
+    writer->Submit(MakeMessage(std::string(1000, 'x')), large.For(1));
+    WaitUntilTaken(*writer);
+  }
+  large.WaitAll();
+  EXPECT_OK(large.status(0));
+  EXPECT_OK(large.status(1));
+  EXPECT_EQ(writer->Stats().batches_committed, 4);
 }
 
 TEST_F(IngestWriterTest, InvalidMessageIsRefusedAtOnce) {
