@@ -134,6 +134,8 @@ absl::Status Mailroom::StartSmtp() {
       });
   if (!ingest.ok()) return ingest.status();
   ingest_ = std::move(*ingest);
+  ingest_metrics_ = std::make_shared<IngestMetrics>(ingest_);
+  metrics_->Expose(ingest_metrics_);
   // The rules are loaded before the first client is greeted (a failure is logged and
   // retried by the poller; meanwhile mail goes to `default`).
   (void)routing_->Reload();

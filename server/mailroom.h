@@ -26,6 +26,7 @@
 #include "server/config/settings.h"
 #include "server/database_supervisor.h"
 #include "server/grpc_server.h"
+#include "server/ingest_metrics.h"
 #include "server/logger.h"
 #include "server/metrics.h"
 #include "server/retention_job.h"
@@ -80,7 +81,9 @@ class Mailroom {
   std::unique_ptr<UserAuthenticator> authenticator_;
   // Created by the start-up thread once the schema is current; read by Stop() after it has
   // joined that thread.
-  std::unique_ptr<storage::IngestWriter> ingest_;
+  // Shared with ingest_metrics_, which a scrape may be reading while Mailroom goes.
+  std::shared_ptr<storage::IngestWriter> ingest_;
+  std::shared_ptr<IngestMetrics> ingest_metrics_;
   std::unique_ptr<CaptureSink> capture_;
   std::unique_ptr<SessionLog> session_log_;
   std::unique_ptr<smtp::Server> smtp_;

@@ -59,6 +59,11 @@ void Metrics::CountGrpcRequest(absl::string_view method, absl::string_view code)
   grpc_requests_.Add({{"method", std::string(method)}, {"code", std::string(code)}}).Increment();
 }
 
+void Metrics::Expose(const std::weak_ptr<prometheus::Collectable>& collectable) {
+  // Without an endpoint nothing is served, and nothing needs to be read.
+  if (exposer_ != nullptr) exposer_->RegisterCollectable(collectable);
+}
+
 void Metrics::SetDatabaseUp(bool up) { database_up_.Set(up ? 1 : 0); }
 
 prometheus::Counter& Metrics::SmtpMessages(absl::string_view result) {

@@ -29,6 +29,10 @@ class Metrics {
 
   prometheus::Registry& registry() { return *registry_; }
 
+  // Serves the families of `collectable` on /metrics too, for as long as it lives: for
+  // values read from their owner at each scrape (server/ingest_metrics.h).
+  void Expose(const std::weak_ptr<prometheus::Collectable>& collectable);
+
   // One finished gRPC call: `method` is the full path ("/mailroom.v1.MessageService/Get…"),
   // `code` the gRPC status code name ("OK", "NOT_FOUND").
   void CountGrpcRequest(absl::string_view method, absl::string_view code);

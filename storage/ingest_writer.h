@@ -11,11 +11,11 @@
 // up in the queue and the writer takes them all as its next batch, so the number of WAL
 // flushes follows the disk, not the message rate (storage/ingest_batch.h has the
 // statements). A second writer starts a batch while another is writing only when the
-// backlog is worth a transaction of its own (options.parallel_backlog_*): splitting small
-// messages into more, smaller transactions costs PostgreSQL more CPU per message (each
-// statement and commit has a fixed cost), while large bodies need more than one server
-// process to keep up. Finished sessions ride in the same transactions; they have no Done
-// but are written as soon as a writer may start.
+// backlog is worth a transaction of its own (options.parallel_backlog_*): a transaction of
+// one or two messages beside one in flight costs a statement and a commit for little, and
+// makes the next batch smaller still; a few messages waiting, or large bodies, gain from
+// a second commit in flight. Finished sessions ride in the same transactions; they have
+// no Done but are written as soon as a writer may start.
 //
 // Failure rules:
 //  - A batch is one transaction: if anything in it fails, none of its rows remain. When the
@@ -81,10 +81,9 @@ struct IngestOptions {
   // libpq connect_timeout for each (re)connection; at least 1 s.
   absl::Duration connect_timeout = absl::Seconds(5);
   // Writer threads, each with its own connection. A writer starts a batch when no other is
-  // writing, or when at least this much waits (the first limit reached): then two COMMITs
-  // are in flight, which large bodies need and small ones do not (see above).
+  // writing, or when at least this much waits (the first limit reached; see above).
   int writers = 2;
-  int parallel_backlog_messages = 64;
+  int parallel_backlog_messages = 4;
   int64_t parallel_backlog_bytes = 1 << 20;
   // Most messages / raw bytes per transaction. A single larger message goes alone.
   int max_batch_messages = 64;

@@ -92,8 +92,8 @@ Schema BuildSchema() {
                     "How often the database is probed for the gRPC health status.");
         db.Integer("ingest_writers", &DatabaseConfig::ingest_writers, 1, 16, "2",
                    "Connections that commit received mail (group commit), each its own thread; "
-                   "a second one starts while another commits only for a backlog of 64 "
-                   "messages or 1 MiB.");
+                   "a second one starts while another commits only when 4 messages or 1 MiB "
+                   "wait.");
         db.Integer("ingest_max_batch", &DatabaseConfig::ingest_max_batch, 1, 1024, "64",
                    "Most messages committed in one transaction.");
       });

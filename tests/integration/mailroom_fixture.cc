@@ -139,6 +139,25 @@ bool MailroomTestBase::WaitForHealth(Health expected, absl::Duration timeout) {
   return true;
 }
 
+std::string MailroomTestBase::ScrapeMetrics() {
+  absl::StatusOr<std::pair<int, std::string>> metrics = RunToCompletion(
+      {"/usr/bin/curl", "-sS", absl::StrCat("http://127.0.0.1:", metrics_port_, "/metrics")});
+  if (!metrics.ok() || metrics->first != 0) return "";
+  return metrics->second;
+}
+
+bool MailroomTestBase::WaitForMetrics(const std::vector<std::string>& lines) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    const std::string metrics = ScrapeMetrics();
+    bool all = true;
+    for (const std::string& line : lines) all = all && metrics.find(line) != std::string::npos;
+    if (all) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return false;
+}
+
 std::pair<int, std::string> MailroomTestBase::BufCurl(const std::vector<std::string>& args) {
   const std::string buf = TestEnvironment("MAILROOM_BUF");
   EXPECT_FALSE(buf.empty()) << "MAILROOM_BUF is not set; run the tests through scripts/test";

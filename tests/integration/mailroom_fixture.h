@@ -65,6 +65,11 @@ class MailroomTestBase : public ::testing::Test {
 
   std::string grpc_address() const;
 
+  // The text of /metrics (curl); empty when it cannot be fetched.
+  std::string ScrapeMetrics();
+  // Polls /metrics until it contains every one of `lines`; false after a minute.
+  bool WaitForMetrics(const std::vector<std::string>& lines);
+
   // What the binary stored, read straight from PostgreSQL.
   StoredMail store() const { return StoredMail(database_url()); }
   // The one message stored; records a failure (and returns an empty one) otherwise.

@@ -36,26 +36,6 @@ class RetentionE2eTest : public ScratchMailroomFixture {
     ASSERT_TRUE(result.ok()) << result.status();
     ASSERT_EQ(result->first, 0) << result->second;
   }
-
-  std::string Metrics() {
-    absl::StatusOr<std::pair<int, std::string>> metrics = RunToCompletion(
-        {"/usr/bin/curl", "-sS", absl::StrCat("http://127.0.0.1:", metrics_port_, "/metrics")});
-    if (!metrics.ok() || metrics->first != 0) return "";
-    return metrics->second;
-  }
-
-  // Polls the metrics until they contain every one of `lines`; false after a minute.
-  bool WaitForMetrics(const std::vector<std::string>& lines) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (absl::Now() < deadline) {
-      const std::string metrics = Metrics();
-      bool all = true;
-      for (const std::string& line : lines) all = all && metrics.find(line) != std::string::npos;
-      if (all) return true;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return false;
-  }
 };
 
 TEST_F(RetentionE2eTest, TheOldestMessagesAndSessionsGo) {
@@ -69,7 +49,7 @@ TEST_F(RetentionE2eTest, TheOldestMessagesAndSessionsGo) {
   ASSERT_TRUE(WaitForMetrics({"mailroom_retention_pruned_total{kind=\"message\"} 3\n",
                               "mailroom_retention_pruned_total{kind=\"session\"} 4\n",
                               "mailroom_retention_pruned_total{kind=\"address\"} 3\n"}))
-      << Metrics() << mailroom_->Output();
+      << ScrapeMetrics() << mailroom_->Output();
 
   absl::StatusOr<std::vector<StoredMessage>> messages = store().Messages();
   ASSERT_TRUE(messages.ok()) << messages.status();

@@ -312,6 +312,25 @@ TEST_F(SmtpClientsTest, PythonPlain) {
   ExpectPlaintext(message, session);
 }
 
+// The group-commit writer's figures on /metrics: one message is one transaction of one
+// message, its session record follows, and nothing is left queued.
+TEST_F(SmtpClientsTest, CaptureTransactionsAreCountedInTheMetrics) {
+  ASSERT_NO_FATAL_FAILURE(
+      Python(PythonArgs(smtp_port_, "plain", WriteTestFile("py.eml", kCrlfMessage))));
+  (void)OnlySession();  // written after the session ends
+  EXPECT_TRUE(WaitForMetrics(
+      {"mailroom_ingest_batch_messages_bucket{le=\"1\"} 1\n",
+       "mailroom_ingest_batch_messages_bucket{le=\"+Inf\"} 1\n",
+       "mailroom_ingest_batch_messages_sum 1\n", "mailroom_ingest_batch_messages_count 1\n",
+       "mailroom_ingest_sessions_total{result=\"committed\"} 1\n",
+       "mailroom_ingest_sessions_total{result=\"failed\"} 0\n",
+       "mailroom_ingest_transactions_total{result=\"failed\"} 0\n",
+       "mailroom_ingest_queued_messages 0\n", "mailroom_ingest_queued_bytes 0\n",
+       "mailroom_ingest_queued_sessions 0\n",
+       "mailroom_smtp_messages_total{result=\"stored\"} 1\n"}))
+      << ScrapeMetrics();
+}
+
 TEST_F(SmtpClientsTest, PythonSmtpSsl) {
   ASSERT_NO_FATAL_FAILURE(
       Python(PythonArgs(smtps_port_, "ssl", WriteTestFile("py.eml", kCrlfMessage))));
