@@ -1,8 +1,10 @@
 #include "server/ingest_metrics.h"
 
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_type.h"
@@ -58,22 +60,22 @@ std::vector<prometheus::MetricFamily> IngestMetrics::Collect() const {
                             MetricType::Histogram));
   families.back().metric.push_back(BatchSizeHistogram(stats));
 
-  families.push_back(Family("mailroom_ingest_transactions_total",
-                            "Capture transactions (batches of messages and session rows) by "
-                            "result.",
-                            MetricType::Counter));
-  families.back().metric = {
-      CounterWithResult("committed", static_cast<double>(stats.batches_committed)),
-      CounterWithResult("failed", static_cast<double>(stats.batches_failed))};
-
-  families.push_back(Family("mailroom_ingest_sessions_total",
-                            "SMTP session records by result: committed, failed (lost with "
-                            "their transaction) or rejected (queue full, stopping).",
-                            MetricType::Counter));
-  families.back().metric = {
-      CounterWithResult("committed", static_cast<double>(stats.sessions_committed)),
-      CounterWithResult("failed", static_cast<double>(stats.sessions_failed)),
-      CounterWithResult("rejected", static_cast<double>(stats.sessions_rejected))};
+  const auto add_counters = [&families](std::string name, std::string help,
+                                        std::vector<std::pair<std::string, int64_t>> results) {
+    families.push_back(Family(std::move(name), std::move(help), MetricType::Counter));
+    for (const auto& [result, value] : results) {
+      families.back().metric.push_back(CounterWithResult(result, static_cast<double>(value)));
+    }
+  };
+  add_counters("mailroom_ingest_transactions_total",
+               "Capture transactions (batches of messages and session rows) by result.",
+               {{"committed", stats.batches_committed}, {"failed", stats.batches_failed}});
+  add_counters("mailroom_ingest_sessions_total",
+               "SMTP session records by result: committed, failed (lost with their "
+               "transaction) or rejected (queue full, stopping).",
+               {{"committed", stats.sessions_committed},
+                {"failed", stats.sessions_failed},
+                {"rejected", stats.sessions_rejected}});
 
   const auto add_gauge = [&families](std::string name, std::string help, double value) {
     families.push_back(Family(std::move(name), std::move(help), MetricType::Gauge));
