@@ -123,7 +123,9 @@ IngestStats IngestWriter::Stats() const {
 }
 
 bool IngestWriter::MayStartBatch() const {
-  if (stopping_ || writing_ == 0) return stopping_ || !messages_.empty() || !sessions_.empty();
+  if (stopping_) return true;  // to drain the queues, or to return
+  if (writing_ == 0) return !messages_.empty() || !sessions_.empty();
+  // Beside a batch in flight: only for a backlog worth a transaction of its own.
   return static_cast<int>(messages_.size()) >= options_.parallel_backlog_messages ||
          queued_bytes_ >= options_.parallel_backlog_bytes;
 }
