@@ -45,6 +45,11 @@ absl::StatusOr<std::unique_ptr<IngestWriter>> IngestWriter::Start(IngestOptions 
       options.parallel_backlog_messages < 1 || options.parallel_backlog_bytes < 1) {
     return absl::InvalidArgumentError("ingest writers and limits must be at least 1");
   }
+  if (options.session_linger < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ingest session linger must not be negative, got ",
+                     absl::FormatDuration(options.session_linger)));
+  }
   std::string conninfo =
       ConnectionString({.url = options.url, .connect_timeout = options.connect_timeout});
   std::unique_ptr<IngestWriter> writer(new IngestWriter(std::move(options), std::move(conninfo)));
@@ -95,6 +100,7 @@ absl::Status IngestWriter::Submit(NewSession session) {
       status = absl::ResourceExhaustedError(
           absl::StrFormat("ingest session queue full (%d sessions waiting)", sessions_.size()));
     } else {
+      if (sessions_.empty()) sessions_due_ = absl::Now() + options_.session_linger;
       sessions_.push_back(std::move(session));
       return absl::OkStatus();
     }
@@ -122,12 +128,29 @@ IngestStats IngestWriter::Stats() const {
   return stats;
 }
 
+void IngestWriter::AwaitBatch() {
+  while (!MayStartBatch()) {
+    // Wakes for a change of the queues or at the sessions' due time; a due time set by a
+    // later Submit (none was armed) wakes it to wait again with that deadline.
+    const absl::Time due = sessions_due_;
+    const auto ready_or_new_due = [this, due]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return MayStartBatch() || sessions_due_ != due;
+    };
+    mu_.AwaitWithDeadline(absl::Condition(&ready_or_new_due), due);
+  }
+}
+
 bool IngestWriter::MayStartBatch() const {
   if (stopping_) return true;  // to drain the queues, or to return
-  if (writing_ == 0) return !messages_.empty() || !sessions_.empty();
+  if (writing_ == 0) return !messages_.empty() || SessionsDue();
   // Beside a batch in flight: only for a backlog worth a transaction of its own.
   return static_cast<int>(messages_.size()) >= options_.parallel_backlog_messages ||
          queued_bytes_ >= options_.parallel_backlog_bytes;
+}
+
+bool IngestWriter::SessionsDue() const {
+  return !sessions_.empty() && (static_cast<int>(sessions_.size()) >= options_.max_batch_sessions ||
+                                absl::Now() >= sessions_due_);
 }
 
 void IngestWriter::TakeBatch(Batch& batch) {
@@ -146,6 +169,8 @@ void IngestWriter::TakeBatch(Batch& batch) {
     batch.sessions.push_back(std::move(sessions_.front()));
     sessions_.pop_front();
   }
+  // Sessions left behind (more than a batch's worth) have waited long enough already.
+  sessions_due_ = sessions_.empty() ? absl::InfiniteFuture() : absl::Now();
 }
 
 void IngestWriter::WriterLoop() {
@@ -154,7 +179,7 @@ void IngestWriter::WriterLoop() {
     Batch batch;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(this, &IngestWriter::MayStartBatch));
+      AwaitBatch();
       // Stopping with empty queues: everything is written. Stopping with work: drain it.
       if (messages_.empty() && sessions_.empty()) return;
       TakeBatch(batch);
@@ -186,6 +211,8 @@ void IngestWriter::KeepSessionsForLater(Batch& batch) {
     sessions_.push_front(std::move(batch.sessions.back()));
     batch.sessions.pop_back();
   }
+  // Written with the next attempt, after the pause, messages or not.
+  if (!sessions_.empty()) sessions_due_ = absl::Now();
 }
 
 void IngestWriter::PauseAfterFailure() {

@@ -14,8 +14,10 @@
 // backlog is worth a transaction of its own (options.parallel_backlog_*): a transaction of
 // one or two messages beside one in flight costs a statement and a commit for little, and
 // makes the next batch smaller still; a few messages waiting, or large bodies, gain from
-// a second commit in flight. Finished sessions ride in the same transactions; they have
-// no Done but are written as soon as a writer may start.
+// a second commit in flight. Finished sessions ride in the same transactions: they have no
+// Done, so they wait for the next batch of messages, and start a transaction of their own
+// only when a batch's worth of them waits or the oldest has waited options.session_linger
+// (a transaction for a session row alone would hold up the messages arriving behind it).
 //
 // Failure rules:
 //  - A batch is one transaction: if anything in it fails, none of its rows remain. When the
@@ -90,6 +92,9 @@ struct IngestOptions {
   int64_t max_batch_bytes = 16 << 20;
   // Most sessions per transaction.
   int max_batch_sessions = 256;
+  // How long finished sessions wait for a batch of messages to ride in before a writer
+  // starts a transaction for them alone (sooner when max_batch_sessions wait).
+  absl::Duration session_linger = absl::Milliseconds(100);
   // Queue bounds; beyond them Submit fails at once with ResourceExhausted. A single message
   // larger than max_queued_bytes is accepted when the queue is empty.
   int max_queued_messages = 4096;
@@ -181,8 +186,11 @@ class IngestWriter {
   void PauseAfterFailure();
 
   void WriterLoop();
-  // Whether a free writer should start a batch now (see the header comment), or return.
+  // Waits until a free writer should start a batch (see the header comment), or return.
+  void AwaitBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool MayStartBatch() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether the queued sessions should be written even without messages.
+  bool SessionsDue() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves up to a batch's worth from the queues into `batch`.
   void TakeBatch(Batch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes `batch` in one transaction on the writer's connection; returns its status.
@@ -200,6 +208,9 @@ class IngestWriter {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<QueuedMessage> messages_ ABSL_GUARDED_BY(mu_);
   std::deque<NewSession> sessions_ ABSL_GUARDED_BY(mu_);
+  // When the queued sessions are due alone (session_linger after the oldest was queued);
+  // InfiniteFuture while none is queued.
+  absl::Time sessions_due_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   int64_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int writing_ ABSL_GUARDED_BY(mu_) = 0;  // writers inside WriteBatch
   IngestStats stats_ ABSL_GUARDED_BY(mu_);

@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "storage/ids.h"
@@ -115,17 +117,36 @@ class TableLock {
   std::unique_ptr<pqxx::work> txn_;
 };
 
-// Waits until the writer threads have taken everything queued; fails after a minute
-// rather than hang the test (when no writer is free to take it).
-void WaitUntilTaken(IngestWriter& writer) {
+// Waits until `done(writer.Stats())` holds; fails after a minute rather than hang the test
+// (when no writer ever gets to it).
+void WaitUntil(IngestWriter& writer, absl::FunctionRef<bool(const IngestStats&)> done,
+               absl::string_view what) {
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (writer.Stats().queued_messages > 0 || writer.Stats().queued_sessions > 0) {
+  while (!done(writer.Stats())) {
     if (absl::Now() > deadline) {
-      ADD_FAILURE() << "the writers did not take the queued work within a minute";
+      ADD_FAILURE() << "the writers did not get to this within a minute: " << what;
       return;
     }
     absl::SleepFor(absl::Milliseconds(1));
   }
+}
+
+// Waits until the writer threads have taken everything queued.
+void WaitUntilTaken(IngestWriter& writer) {
+  WaitUntil(
+      writer,
+      [](const IngestStats& stats) {
+        return stats.queued_messages == 0 && stats.queued_sessions == 0;
+      },
+      "take the queued work");
+}
+
+NewSession MakeSession() {
+  NewSession session;
+  session.id = NewId();
+  session.client_address = "192.0.2.1";
+  session.outcome = std::string(kOutcomeQuit);
+  return session;
 }
 
 class IngestWriterTest : public ::testing::Test {
@@ -174,6 +195,10 @@ TEST(IngestWriterStartTest, RejectsBadOptions) {
           .status()
           .code(),
       StatusCode::kInvalidArgument);
+  EXPECT_EQ(IngestWriter::Start({.url = "postgresql://h/db", .session_linger = absl::Seconds(-1)})
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(IngestWriterTest, StoresEveryColumnRecipientsLinksAndRawBytes) {
@@ -452,11 +477,7 @@ TEST_F(IngestWriterTest, StopDrainsTheQueueThenRefuses) {
   writer->Submit(MakeMessage("late"), late.For(0));
   ASSERT_TRUE(late.called(0));
   EXPECT_EQ(late.status(0).code(), StatusCode::kUnavailable);
-  NewSession session;
-  session.id = NewId();
-  session.client_address = "192.0.2.1";
-  session.outcome = std::string(kOutcomeQuit);
-  EXPECT_EQ(writer->Submit(session).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(writer->Submit(MakeSession()).code(), StatusCode::kUnavailable);
   writer->Stop();  // again: a no-op
 }
 
@@ -496,6 +517,53 @@ TEST_F(IngestWriterTest, ASecondWriterStartsOnlyForABacklogWorthATransaction) {
   EXPECT_OK(large.status(0));
   EXPECT_OK(large.status(1));
   EXPECT_EQ(writer->Stats().batches_committed, 4);
+}
+
+TEST_F(IngestWriterTest, ASessionAloneWaitsToRideWithTheNextMessages) {
+  std::unique_ptr<IngestWriter> writer = StartWriter({.session_linger = absl::Hours(1)});
+  ASSERT_NE(writer, nullptr);
+  const NewSession session = MakeSession();
+  ASSERT_OK(writer->Submit(session));
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(writer->Stats().queued_sessions, 1);  // no transaction for it alone
+  EXPECT_EQ(writer->Stats().batches_committed, 0);
+
+  Outcomes outcomes(1);
+  writer->Submit(MakeMessage("carries the session"), outcomes.For(0));
+  outcomes.WaitAll();
+  EXPECT_OK(outcomes.status(0));
+  const IngestStats stats = writer->Stats();
+  EXPECT_EQ(stats.batches_committed, 1);
+  EXPECT_EQ(stats.sessions_committed, 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM smtp_sessions WHERE id = '" + session.id + "'"), 1);
+}
+
+TEST_F(IngestWriterTest, SessionsAloneAreWrittenAfterTheLingerOrForABatchsWorth) {
+  std::unique_ptr<IngestWriter> lingering = StartWriter({.session_linger = absl::Milliseconds(50)});
+  ASSERT_NE(lingering, nullptr);
+  ASSERT_OK(lingering->Submit(MakeSession()));
+  WaitUntil(
+      *lingering, [](const IngestStats& stats) { return stats.sessions_committed == 1; },
+      "write a session alone after its linger");
+  EXPECT_EQ(lingering->Stats().batches_committed, 1);
+
+  // A batch's worth does not wait for the (hour-long) linger.
+  std::unique_ptr<IngestWriter> full =
+      StartWriter({.max_batch_sessions = 3, .session_linger = absl::Hours(1)});
+  ASSERT_NE(full, nullptr);
+  ASSERT_OK(full->Submit(MakeSession()));
+  ASSERT_OK(full->Submit(MakeSession()));
+  ASSERT_OK(full->Submit(MakeSession()));
+  WaitUntil(
+      *full, [](const IngestStats& stats) { return stats.sessions_committed == 3; },
+      "write a batch's worth of sessions at once");
+  EXPECT_EQ(full->Stats().batches_committed, 1);
+
+  // Stop writes what lingers.
+  ASSERT_OK(full->Submit(MakeSession()));
+  full->Stop();
+  EXPECT_EQ(full->Stats().sessions_committed, 4);
+  EXPECT_EQ(Count("SELECT count(*) FROM smtp_sessions"), 5);
 }
 
 TEST_F(IngestWriterTest, InvalidMessageIsRefusedAtOnce) {
@@ -627,10 +695,7 @@ TEST(IngestWriterClusterTest, DatabaseDownGivesUnavailableThenRecovers) {
   Outcomes down(3);
   for (int i = 0; i < 3; ++i) (*writer)->Submit(MakeMessage("down"), down.For(i));
   // The session of an outage (its client got 451) is kept until the database is back.
-  NewSession session;
-  session.id = NewId();
-  session.client_address = "192.0.2.1";
-  session.outcome = std::string(kOutcomeQuit);
+  const NewSession session = MakeSession();
   ASSERT_OK((*writer)->Submit(session));
   down.WaitAll();
   for (int i = 0; i < 3; ++i) {
