@@ -29,16 +29,14 @@ absl::Time NowFor(const SessionOptions& options) {
 }
 
 // What the connection knows before the session starts.
-SessionInfo DescribeConnection(asio::ip::tcp::socket& socket, const ListenerContext& listener) {
+SessionInfo DescribeConnection(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& remote,
+                               const ListenerContext& listener) {
   SessionInfo info;
   info.id = listener.session.new_id();
   info.listener = listener.name;
+  info.client_address = AddressText(remote.address());
+  info.client_port = remote.port();
   asio::error_code error;
-  const asio::ip::tcp::endpoint remote = socket.remote_endpoint(error);
-  if (!error) {
-    info.client_address = AddressText(remote.address());
-    info.client_port = remote.port();
-  }
   const asio::ip::tcp::endpoint local = socket.local_endpoint(error);
   if (!error) info.server_address = EndpointText(local);
   info.started_at = NowFor(listener.session);
@@ -92,16 +90,19 @@ std::string EndpointText(const asio::ip::tcp::endpoint& endpoint) {
 }
 
 std::shared_ptr<Connection> Connection::Create(asio::ip::tcp::socket socket,
+                                               const asio::ip::tcp::endpoint& remote,
                                                const ListenerContext& listener,
                                                ConnectionLimiter::Slot slot,
                                                OnFinished on_finished) {
   return std::shared_ptr<Connection>(
-      new Connection(std::move(socket), listener, std::move(slot), std::move(on_finished)));
+      new Connection(std::move(socket), remote, listener, std::move(slot), std::move(on_finished)));
 }
 
-Connection::Connection(asio::ip::tcp::socket socket, const ListenerContext& listener,
-                       ConnectionLimiter::Slot slot, OnFinished on_finished)
+Connection::Connection(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& remote,
+                       const ListenerContext& listener, ConnectionLimiter::Slot slot,
+                       OnFinished on_finished)
     : listener_(listener),
+      remote_(remote),
       transport_(std::move(socket)),
       slot_(std::move(slot)),
       on_finished_(std::move(on_finished)),
@@ -146,7 +147,7 @@ void Connection::ForceClose() {
 absl::Time Connection::Now() const { return NowFor(listener_.session); }
 
 asio::awaitable<void> Connection::Run([[maybe_unused]] std::shared_ptr<Connection> self) {
-  SessionInfo info = DescribeConnection(transport_.socket(), listener_);
+  SessionInfo info = DescribeConnection(transport_.socket(), remote_, listener_);
   if (listener_.implicit_tls && !co_await AcceptImplicitTls(info)) co_return;
 
   Session session(listener_.session, std::move(info));
@@ -363,9 +364,9 @@ void Connection::OnDeadlineTimer(const asio::error_code& error, uint64_t generat
   WaitForDeadline();
 }
 
-void RejectConnection(asio::ip::tcp::socket socket, const ListenerContext& listener,
-                      std::string reply, std::string error) {
-  SessionInfo info = DescribeConnection(socket, listener);
+void RejectConnection(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& remote,
+                      const ListenerContext& listener, std::string reply, std::string error) {
+  SessionInfo info = DescribeConnection(socket, remote, listener);
   auto executor = socket.get_executor();
   auto reject = [](asio::ip::tcp::socket socket, const ListenerContext& listener, SessionInfo info,
                    std::string reply, std::string error) -> asio::awaitable<void> {

@@ -55,9 +55,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Called once on the strand when the connection has closed and been recorded.
   using OnFinished = absl::AnyInvocable<void(Connection*) &&>;
 
+  // `remote` is the client's end of `socket` (the server has asked already).
   // REQUIRES: `socket` is bound to an executor of its own (a strand of the I/O context);
   // `listener` outlives the connection.
   static std::shared_ptr<Connection> Create(asio::ip::tcp::socket socket,
+                                            const asio::ip::tcp::endpoint& remote,
                                             const ListenerContext& listener,
                                             ConnectionLimiter::Slot slot, OnFinished on_finished);
 
@@ -80,8 +82,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Why the stream can no longer be used.
   enum class Failure { kNone, kDropped, kShutdown };
 
-  Connection(asio::ip::tcp::socket socket, const ListenerContext& listener,
-             ConnectionLimiter::Slot slot, OnFinished on_finished);
+  Connection(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& remote,
+             const ListenerContext& listener, ConnectionLimiter::Slot slot, OnFinished on_finished);
 
   // `self` keeps the connection alive for as long as the coroutine runs.
   asio::awaitable<void> Run(std::shared_ptr<Connection> self);
@@ -110,6 +112,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   absl::Time Now() const;
 
   const ListenerContext& listener_;
+  const asio::ip::tcp::endpoint remote_;
   Transport transport_;
   ConnectionLimiter::Slot slot_;
   OnFinished on_finished_;
@@ -138,8 +141,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 // ..." line with CRLF; empty: nothing is written), closes it and records it (outcome
 // kError with `error`) without starting a session. Runs asynchronously on the socket's
 // executor.
-void RejectConnection(asio::ip::tcp::socket socket, const ListenerContext& listener,
-                      std::string reply, std::string error);
+void RejectConnection(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& remote,
+                      const ListenerContext& listener, std::string reply, std::string error);
 
 // "192.0.2.10" or "2001:db8::1"; IPv4-mapped IPv6 addresses are shown as IPv4.
 std::string AddressText(const asio::ip::address& address);

@@ -204,12 +204,13 @@ void Server::Admit(Listener& listener, asio::ip::tcp::socket socket) {
         per_address ? absl::StrCat("too many connections from ", client, " (limit ",
                                    options_.max_connections_per_ip, ")")
                     : absl::StrCat("too many connections (limit ", options_.max_connections, ")");
-    RejectConnection(std::move(socket), listener.context, std::move(reply), std::move(reason));
+    RejectConnection(std::move(socket), remote, listener.context, std::move(reply),
+                     std::move(reason));
     return;
   }
 
   std::shared_ptr<Connection> connection =
-      Connection::Create(std::move(socket), listener.context, std::move(admission.slot),
+      Connection::Create(std::move(socket), remote, listener.context, std::move(admission.slot),
                          [this](Connection* finished) { Forget(finished); });
   bool stopping;
   {
