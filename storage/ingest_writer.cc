@@ -131,12 +131,15 @@ IngestStats IngestWriter::Stats() const {
 void IngestWriter::AwaitBatch() {
   while (!MayStartBatch()) {
     // Wakes for a change of the queues or at the sessions' due time; a due time set by a
-    // later Submit (none was armed) wakes it to wait again with that deadline.
+    // later Submit (none was armed) wakes it to wait again with that deadline. Sessions
+    // already due while another writer writes need no timer (that writer takes them, or
+    // its end wakes this one), and a deadline in the past would only spin.
     const absl::Time due = sessions_due_;
     const auto ready_or_new_due = [this, due]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
       return MayStartBatch() || sessions_due_ != due;
     };
-    mu_.AwaitWithDeadline(absl::Condition(&ready_or_new_due), due);
+    mu_.AwaitWithDeadline(absl::Condition(&ready_or_new_due),
+                          due > absl::Now() ? due : absl::InfiniteFuture());
   }
 }
 
