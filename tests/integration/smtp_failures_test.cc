@@ -327,10 +327,14 @@ TEST_F(MailroomFixture, StorageDownAnswers451AndLosesNothingAcknowledged) {
   ASSERT_EQ(messages->size(), 2u);
   EXPECT_EQ((*messages)[0].raw, "Subject: before\r\n\r\nbody\r\n");
   EXPECT_EQ((*messages)[1].raw, "Subject: after\r\n\r\nbody\r\n");
-  absl::StatusOr<std::vector<StoredSession>> sessions = store().WaitForSessions(2);
+  // Every session is recorded, the outage's too: kept until the database was back.
+  absl::StatusOr<std::vector<StoredSession>> sessions = store().WaitForSessions(3);
   ASSERT_TRUE(sessions.ok()) << sessions.status();
-  EXPECT_EQ(sessions->front().message_count, 1);
-  EXPECT_EQ(sessions->back().message_count, 1);
+  ASSERT_EQ(sessions->size(), 3u);
+  EXPECT_EQ((*sessions)[0].message_count, 1);
+  EXPECT_EQ((*sessions)[1].message_count, 0);
+  EXPECT_THAT((*sessions)[1].transcript, Contains(StartsWith("S: 451 4.3.0")));
+  EXPECT_EQ((*sessions)[2].message_count, 1);
 }
 
 }  // namespace
