@@ -324,8 +324,10 @@ void Connection::Finish(SessionRecord record) {
   transport_.Close();
   DisarmDeadline();
   watchdog_.cancel();
-  listener_.recorder->Record(std::move(record));
+  // The place is free once the socket is closed. It is released before the record is
+  // published, so whoever has seen the session end finds the place free.
   slot_ = ConnectionLimiter::Slot();
+  listener_.recorder->Record(std::move(record));
   if (on_finished_) std::move(on_finished_)(this);
 }
 
