@@ -141,6 +141,13 @@ void WaitUntilTaken(IngestWriter& writer) {
       "take the queued work");
 }
 
+// Submits `message` and waits until a writer has taken it (with a table locked, that writer
+// is then held inside its transaction).
+void SubmitAndWaitUntilTaken(IngestWriter& writer, NewMessage message, IngestWriter::Done done) {
+  writer.Submit(std::move(message), std::move(done));
+  WaitUntilTaken(writer);
+}
+
 NewSession MakeSession() {
   NewSession session;
   session.id = NewId();
@@ -365,8 +372,7 @@ TEST_F(IngestWriterTest, FailingRowFailsAloneAndItsBatchNeighboursAreStored) {
     TableLock lock(db_->url(), "messages");
     NewMessage first = MakeMessage("first");
     ids.push_back(first.id);
-    writer->Submit(std::move(first), outcomes.For(0));
-    WaitUntilTaken(*writer);
+    SubmitAndWaitUntilTaken(*writer, std::move(first), outcomes.For(0));
     NewMessage good_before = MakeMessage("good before");
     NewMessage bad = MakeMessage("bad");
     bad.mailbox_ids.push_back(NewId());  // no such mailbox
@@ -413,8 +419,7 @@ TEST_F(IngestWriterTest, FullQueueAnswersResourceExhaustedAtOnce) {
   Outcomes outcomes(5);
   {
     TableLock lock(db_->url(), "messages");
-    writer->Submit(MakeMessage("held by the writer"), outcomes.For(0));
-    WaitUntilTaken(*writer);
+    SubmitAndWaitUntilTaken(*writer, MakeMessage("held by the writer"), outcomes.For(0));
     for (int i = 1; i <= 3; ++i) writer->Submit(MakeMessage("queued"), outcomes.For(i));
     writer->Submit(MakeMessage("one too many"), outcomes.For(4));
     // Done ran inside Submit, with the database still locked.
@@ -435,8 +440,8 @@ TEST_F(IngestWriterTest, QueueIsBoundedInBytesToo) {
   Outcomes outcomes(3);
   {
     TableLock lock(db_->url(), "messages");
-    writer->Submit(MakeMessage(std::string(500, 'a')), outcomes.For(0));  // alone: accepted
-    WaitUntilTaken(*writer);
+    // Alone: accepted.
+    SubmitAndWaitUntilTaken(*writer, MakeMessage(std::string(500, 'a')), outcomes.For(0));
     writer->Submit(MakeMessage(std::string(200, 'b')), outcomes.For(1));  // empty queue: ok
     writer->Submit(MakeMessage(std::string(1, 'c')), outcomes.For(2));    // 201 > 100
     ASSERT_TRUE(outcomes.called(2));
@@ -488,8 +493,7 @@ TEST_F(IngestWriterTest, ASecondWriterStartsOnlyForABacklogWorthATransaction) {
   Outcomes small(4);
   {
     TableLock lock(db_->url(), "messages");
-    writer->Submit(MakeMessage("held by the first writer"), small.For(0));
-    WaitUntilTaken(*writer);
+    SubmitAndWaitUntilTaken(*writer, MakeMessage("held by the first writer"), small.For(0));
     // Two small messages are less than a transaction's worth: they wait for the first
     // writer's batch to end instead of starting a second transaction beside it.
     writer->Submit(MakeMessage("small 1"), small.For(1));
@@ -497,8 +501,7 @@ TEST_F(IngestWriterTest, ASecondWriterStartsOnlyForABacklogWorthATransaction) {
     absl::SleepFor(absl::Milliseconds(200));
     EXPECT_EQ(writer->Stats().queued_messages, 2);
     // A third makes the backlog worth it: the second writer takes all three.
-    writer->Submit(MakeMessage("small 3"), small.For(3));
-    WaitUntilTaken(*writer);
+    SubmitAndWaitUntilTaken(*writer, MakeMessage("small 3"), small.For(3));
     EXPECT_EQ(writer->Stats().batches_committed, 0);  // both still wait for the lock
   }
   small.WaitAll();
@@ -508,10 +511,8 @@ TEST_F(IngestWriterTest, ASecondWriterStartsOnlyForABacklogWorthATransaction) {
   {
     // The backlog counts bytes too: one large message is enough.
     TableLock lock(db_->url(), "messages");
-    writer->Submit(MakeMessage("held by the first writer"), large.For(0));
-    WaitUntilTaken(*writer);
-    writer->Submit(MakeMessage(std::string(1000, 'x')), large.For(1));
-    WaitUntilTaken(*writer);
+    SubmitAndWaitUntilTaken(*writer, MakeMessage("held by the first writer"), large.For(0));
+    SubmitAndWaitUntilTaken(*writer, MakeMessage(std::string(1000, 'x')), large.For(1));
   }
   large.WaitAll();
   EXPECT_OK(large.status(0));
