@@ -60,7 +60,9 @@ struct ServerOptions {
   // (starttls_available, tls_required, allow_plaintext_auth).
   SessionOptions session;
   std::vector<ListenerOptions> listeners;
-  int io_threads = 2;
+  // One thread serves thousands of connections per second; on a small machine shared with
+  // PostgreSQL a second one costs more in thread hand-offs than it adds (bench/README.md).
+  int io_threads = 1;
   int max_connections = 1000;       // <= 0: unlimited
   int max_connections_per_ip = 50;  // <= 0: unlimited
 };

@@ -3,7 +3,7 @@
 // status means nothing of the message is stored (`451 4.3.0`, or `452 4.3.1` for
 // ResourceExhausted).
 //
-//   Submit(message, done) ─► bounded queue ─► writer threads (options.writers, default 2)
+//   Submit(message, done) ─► bounded queue ─► writer threads (options.writers, default 1)
 //                                              each: take everything queued (up to a batch
 //                                              limit) ─► BEGIN; inserts; COMMIT ─► every Done
 //
@@ -83,8 +83,10 @@ struct IngestOptions {
   // libpq connect_timeout for each (re)connection; at least 1 s.
   absl::Duration connect_timeout = absl::Seconds(5);
   // Writer threads, each with its own connection. A writer starts a batch when no other is
-  // writing, or when at least this much waits (the first limit reached; see above).
-  int writers = 2;
+  // writing, or when at least this much waits (the first limit reached; see above). One
+  // writer makes the largest batches, the least work per message for PostgreSQL; more pay
+  // off when PostgreSQL has cores to spare for commits in parallel.
+  int writers = 1;
   int parallel_backlog_messages = 4;
   int64_t parallel_backlog_bytes = 1 << 20;
   // Most messages / raw bytes per transaction. A single larger message goes alone.

@@ -90,10 +90,11 @@ Schema BuildSchema() {
         db.Duration("health_check_interval", &DatabaseConfig::health_check_interval,
                     kAtLeastOneMillisecond, "1s",
                     "How often the database is probed for the gRPC health status.");
-        db.Integer("ingest_writers", &DatabaseConfig::ingest_writers, 1, 16, "2",
-                   "Connections that commit received mail (group commit), each its own thread; "
-                   "a second one starts while another commits only when 4 messages or 1 MiB "
-                   "wait.");
+        db.Integer("ingest_writers", &DatabaseConfig::ingest_writers, 1, 16, "1",
+                   "Connections that commit received mail (group commit), each its own thread. "
+                   "One makes the largest batches; more help a PostgreSQL with cores to spare "
+                   "(a second one starts while another commits only when 4 messages or 1 MiB "
+                   "wait).");
         db.Integer("ingest_max_batch", &DatabaseConfig::ingest_max_batch, 1, 1024, "64",
                    "Most messages committed in one transaction.");
       });
@@ -167,8 +168,9 @@ Schema BuildSchema() {
       [](SectionBuilder<SmtpConfig>& smtp) {
         smtp.String("hostname", &SmtpConfig::hostname, "mailroom.local",
                     "Name announced in the greeting and EHLO reply.", NonEmptyText());
-        smtp.Integer("io_threads", &SmtpConfig::io_threads, 1, 64, "2",
-                     "Threads serving SMTP connections (all listeners share them).");
+        smtp.Integer("io_threads", &SmtpConfig::io_threads, 1, 64, "1",
+                     "Threads serving SMTP connections (all listeners share them). One serves "
+                     "thousands of connections per second; more help with many TLS handshakes.");
         smtp.List(
             "listeners", &SmtpConfig::listeners, "Where SMTP clients connect.",
             [](SectionBuilder<ListenerConfig>& listener) {
