@@ -47,9 +47,11 @@ void Transport::Cancel() {
 void Transport::Close() {
   if (!socket_.is_open()) return;
   // No TLS close_notify: waiting for the peer's answer could hold the connection open,
-  // and SMTP's QUIT (or our 421) already tells the client the session is over.
+  // and SMTP's QUIT (or our 421) already tells the client the session is over. No
+  // shutdown() either: close() sends the same FIN after what is queued, and after a QUIT
+  // the client has usually closed first, so shutdown() was a failing system call per
+  // connection.
   asio::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
 
