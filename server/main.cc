@@ -1,7 +1,11 @@
 // mailroom: the process. Reads the command line and configuration, then wires the parts
 // together: logger, metrics, PostgreSQL pool, gRPC server, database supervisor; and takes
 // them down again in reverse order on SIGTERM/SIGINT.
+#include <malloc.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -58,7 +62,21 @@ int RunMigrate(const config::Config& config, Logger& logger) {
   return 0;
 }
 
+// glibc returns the free top of a heap to the kernel once it exceeds 128 KiB, and the
+// ingest writer frees about that much after every batch: each batch then paid an madvise
+// (~0.3 ms on the 2-core VMs, on the commit path) and page faults to get the memory back.
+// Freed memory is kept up to 16 MiB per heap instead, and blocks up to 1 MiB (a batch's
+// arrays, message bodies) come from the heaps rather than from a mmap each. Malloc
+// settings given in GLIBC_TUNABLES win.
+void KeepFreedMemoryForReuse() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr) return;
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+}
+
 int RunService(const config::Config& config, Logger& logger) {
+  KeepFreedMemoryForReuse();
   BlockProcessSignals();
   absl::StatusOr<std::unique_ptr<Mailroom>> mailroom = Mailroom::Start(config, &logger);
   if (!mailroom.ok()) {
