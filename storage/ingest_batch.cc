@@ -20,8 +20,8 @@ namespace {
 // parameters $1..$53 are arrays, one per column; the raw bodies follow as N binary bytea
 // parameters, which the messages CTE picks by ordinal (see BatchSql). The address lines of
 // the new messages are linked to the address dictionary (migration 0007), entries added
-// when new; the search data comes from the functions of migration 0008, which bulk loads
-// call too.
+// when new; the search data comes from the functions of migrations 0008 and 0010, which
+// bulk loads call too.
 constexpr char kBatchHead[] = R"sql(
 WITH new_messages AS (
 INSERT INTO messages (id, received_at, session_id, auth_user, envelope_from, size_bytes,

@@ -150,6 +150,29 @@ TEST_F(MigrationsTest, SchemaAcceptsAMessageInTheDefaultMailbox) {
   EXPECT_EQ(QueryInt("SELECT count(*) FROM message_mailboxes"), 0);
 }
 
+// The address dictionary entries of a message (migrations 0008 and 0010): each line split
+// at commas, trimmed, blanks dropped, each piece once per role (case-insensitively), with
+// md5 of the lower-cased piece as its id.
+TEST_F(MigrationsTest, AddressPiecesAreTheTrimmedPiecesOfEachLineOncePerRole) {
+  ASSERT_OK(Migrate(*pool_));
+  absl::StatusOr<std::string> pieces = pool_->Run([&](pqxx::connection& conn) {
+    pqxx::nontransaction txn(conn);
+    return txn
+        .exec1(R"sql(
+SELECT string_agg(role::text || ':' || piece, '|' ORDER BY role DESC, piece)
+FROM mailroom_address_pieces(E'a@x.com\nAlice <alice@x.com>, bob@y,, \n a@x.com ',
+                             E'  c@z ,\nd@w\n\nd@w,a@x.com'))sql")[0]
+        .as<std::string>();
+  });
+  ASSERT_OK(pieces);
+  EXPECT_EQ(*pieces, "s:Alice <alice@x.com>|s:a@x.com|s:bob@y|r:a@x.com|r:c@z|r:d@w");
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM mailroom_address_pieces('Bob@Y, bob@y', NULL)"), 1);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM mailroom_address_pieces('', E' ,\n,')"), 0);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM mailroom_address_pieces('Bob@Y', NULL) "
+                     "WHERE address_id = md5('bob@y')::uuid AND role = 's'"),
+            1);
+}
+
 // Rows stored by an older version get the address search columns of migration 0006 and
 // the address links of 0007 when they run: the database is brought to version 5 by hand,
 // as an older binary left it.
